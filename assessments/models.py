@@ -1,0 +1,2 @@
+"""Models of the assessments app arrive with their issue (see `issues`); the app exists now so that
+the layout, URLs and migrations are in place from the start."""

@@ -1,0 +1,95 @@
+"""Roles (DOMAIN.md §1) as Django groups with explicit permissions.
+
+Each role is a group named by its code. Permissions are listed here, explicitly, and
+`sync_role_groups()` makes the groups match (run after every migrate). Domain apps add their
+permissions here as their issues land.
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+HEALTH, CIVIL, TOWNSHIP, FINANCE, ADMIN, SECURITY, AUDITOR = (
+    "health",
+    "civil",
+    "township",
+    "finance",
+    "admin",
+    "security",
+    "auditor",
+)
+
+ROLE_LABELS = {
+    HEALTH: _("Health bureau"),
+    CIVIL: _("Civil affairs"),
+    TOWNSHIP: _("Township staff"),
+    FINANCE: _("Finance bureau"),
+    ADMIN: _("System administrator"),
+    SECURITY: _("Security administrator"),
+    AUDITOR: _("Audit administrator"),
+}
+ROLE_CODES = tuple(ROLE_LABELS)
+ROLE_CHOICES = [(code, label) for code, label in ROLE_LABELS.items()]
+
+# 三权分立 (等保): system, security and audit administration are held by different people;
+# a user holding one of these holds no other role.
+EXCLUSIVE_ROLES = frozenset({ADMIN, SECURITY, AUDITOR})
+# Roles whose scope may be any node and who may narrow their view with the region switcher.
+COUNTY_LEVEL_ROLES = frozenset({HEALTH, CIVIL, FINANCE, ADMIN, SECURITY, AUDITOR})
+
+_BUSINESS_READ = [
+    "core.access_portal",
+    "regions.view_region",
+]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    HEALTH: [*_BUSINESS_READ, "core.switch_region"],
+    CIVIL: [*_BUSINESS_READ, "core.switch_region"],
+    TOWNSHIP: [*_BUSINESS_READ],
+    FINANCE: [*_BUSINESS_READ, "core.switch_region"],
+    ADMIN: [
+        *_BUSINESS_READ,
+        "core.switch_region",
+        "regions.add_region",
+        "regions.change_region",
+        "regions.import_region",
+        "accounts.view_user",
+        "accounts.add_user",
+        "accounts.change_user",
+        "accounts.issue_integration_token",
+        *[
+            f"django_celery_beat.{verb}_{model}"
+            for model in ("periodictask", "intervalschedule", "crontabschedule")
+            for verb in ("view", "add", "change", "delete")
+        ],
+    ],
+    SECURITY: [
+        "core.access_portal",
+        "regions.view_region",
+        "accounts.view_user",
+        "accounts.assign_roles",
+        "accounts.unlock_user",
+        "accounts.reset_second_factor",
+    ],
+    AUDITOR: [
+        "core.access_portal",
+        "audit.view_auditevent",
+        "accounts.view_user",
+    ],
+}
+
+
+def validate_role_set(roles) -> list[str]:
+    """Return Chinese (translatable) error messages for an invalid combination of roles."""
+    roles = set(roles)
+    errors = []
+    unknown = roles - set(ROLE_CODES)
+    if unknown:
+        errors.append(_("Unknown role: %(roles)s") % {"roles": ", ".join(sorted(unknown))})
+    exclusive = roles & EXCLUSIVE_ROLES
+    if exclusive and len(roles) > 1:
+        errors.append(
+            _(
+                "The system, security and audit administrator roles are separate duties: a user "
+                "holding one of them may hold no other role."
+            )
+        )
+    return errors

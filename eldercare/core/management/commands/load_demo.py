@@ -1,0 +1,94 @@
+"""load_demo: the demo county's regions and one user per role (CONTRACT.md). Idempotent.
+Grows with each capability. Refuses to run under production settings: production has no
+shared or default users (SECURITY.md)."""
+
+import base64
+import os
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from eldercare.accounts import services
+from eldercare.accounts.scope import SYSTEM
+from eldercare.audit.models import Action
+from eldercare.audit.services import record_bulk
+from eldercare.core.demo import regions as demo_regions
+from eldercare.regions import codes
+from eldercare.regions.models import Region
+
+DEMO_PASSWORD = "Yiyang@2026"
+# Fixed TOTP secret for the demo administrators only, so a tester can sign in (20 bytes).
+DEMO_TOTP_HEX = "3132333435363738393031323334353637383930"
+TOWNSHIP_CODE = "370306001000"
+
+DEMO_USERS = [
+    ("health01", "health", demo_regions.COUNTY[0], "卫健局 王建华"),
+    ("civil01", "civil", demo_regions.COUNTY[0], "民政局 李秀英"),
+    ("township01", "township", TOWNSHIP_CODE, "丝绸路街道 张敏"),
+    ("township02", "township", "370306100000", "北郊镇 刘强"),
+    ("finance01", "finance", demo_regions.COUNTY[0], "财政局 陈静"),
+    ("admin01", "admin", demo_regions.COUNTY[0], "系统管理员 赵磊"),
+    ("security01", "security", demo_regions.COUNTY[0], "安全管理员 孙伟"),
+    ("auditor01", "auditor", demo_regions.COUNTY[0], "审计管理员 周丽"),
+]
+
+
+class Command(BaseCommand):
+    help = "Load the demo county (regions, one user per role). Idempotent; not for production."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--quiet-logins", action="store_true", help="Do not print the demo logins.")
+
+    def handle(self, quiet_logins=False, **options):
+        if "production" in os.environ.get("DJANGO_SETTINGS_MODULE", "") and not os.environ.get("PORTAL_ALLOW_DEMO"):
+            raise CommandError("load_demo is for development and demonstration databases only.")
+        with transaction.atomic():
+            created = self._regions()
+            self._users()
+        self.stdout.write(self.style.SUCCESS(f"Demo regions: {Region.objects.count()} ({created} new)."))
+        if not quiet_logins:
+            self._print_logins()
+
+    def _regions(self) -> int:
+        existing = set(Region.objects.values_list("code", flat=True))
+        new = [
+            Region(code=code, name=name, level=codes.level_of(code), parent_id=parent)
+            for code, name, parent in demo_regions.tree()
+            if code not in existing
+        ]
+        Region.objects.bulk_create(new, batch_size=500)
+        if new:
+            record_bulk(SYSTEM, Region, count=len(new), action=Action.CREATE, detail={"source": "load_demo"})
+        return len(new)
+
+    def _users(self):
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        for username, role, region, full_name in DEMO_USERS:
+            user = services.user_save(
+                actor=SYSTEM, username=username, region=region, full_name=full_name, is_active=True,
+                password=DEMO_PASSWORD if not self._has_usable_password(username) else None,
+            )
+            if user.roles != {role}:
+                services.user_set_roles(actor=SYSTEM, user=user, roles={role})
+            if role in settings.PORTAL_OTP_REQUIRED_ROLES and not TOTPDevice.objects.filter(user=user).exists():
+                TOTPDevice.objects.create(user=user, name="演示认证器", key=DEMO_TOTP_HEX, confirmed=True)
+
+    @staticmethod
+    def _has_usable_password(username):
+        from eldercare.accounts.models import User
+
+        user = User.objects.filter(username__iexact=username).first()
+        return bool(user and user.has_usable_password())
+
+    def _print_logins(self):
+        secret = base64.b32encode(bytes.fromhex(DEMO_TOTP_HEX)).decode()
+        self.stdout.write("")
+        self.stdout.write("演示账号 / Demo logins (password 密码: %s)" % DEMO_PASSWORD)
+        for username, role, region, full_name in DEMO_USERS:
+            self.stdout.write(f"  {username:<12} {role:<9} {region}  {full_name}")
+        self.stdout.write(
+            f"admin01 / security01 / auditor01 需要动态口令 (TOTP secret {secret}); "
+            "当前口令 current code: python manage.py demo_otp_code"
+        )

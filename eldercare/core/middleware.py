@@ -1,0 +1,28 @@
+"""Security headers (CSP) and per-request context."""
+
+from django.conf import settings
+
+from .context import current_ip
+from .net import client_ip
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = current_ip.set(client_ip(request))
+        try:
+            response = self.get_response(request)
+        finally:
+            current_ip.reset(token)
+        csp = getattr(settings, "PORTAL_CSP", "")
+        if csp and "Content-Security-Policy" not in response:
+            # The API docs (Swagger UI) need an inline bootstrap script; allow it only there.
+            if request.path.startswith("/api/docs"):
+                csp = csp.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'").replace(
+                    "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+                )
+            response["Content-Security-Policy"] = csp
+        response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        return response

@@ -1,0 +1,24 @@
+"""Navigation by role: an item shows when the user holds its permission."""
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+NAV_ITEMS = [
+    # (url name, label, icon, permission)
+    ("core:home", _("Home"), "house", "core.access_portal"),
+    ("regions:list", _("Regions"), "diagram-3", "regions.view_region"),
+    ("accounts:user_list", _("Users"), "people", "accounts.view_user"),
+    ("audit:list", _("Audit trail"), "journal-text", "audit.view_auditevent"),
+    ("api-docs", _("API"), "braces", "core.access_portal"),
+    ("admin:index", _("System settings"), "gear", "accounts.change_user"),
+]
+
+
+def items_for(user, current_path: str = ""):
+    out = []
+    for name, label, icon, perm in NAV_ITEMS:
+        if user.has_perm(perm):
+            url = reverse(name)
+            active = current_path == url if url == "/" else current_path.startswith(url)
+            out.append({"url": url, "label": label, "icon": icon, "active": active, "name": name})
+    return out

@@ -1,0 +1,40 @@
+"""Reads for the home page, always through the scope."""
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from eldercare.regions.models import Level, Region
+
+
+def home_cards(actor, region) -> list[dict]:
+    """Counts in the actor's scope (narrowed to the region switcher's choice)."""
+    cards = []
+    if actor.has_perm("regions.view_region"):
+        counts = Region.objects.for_user(actor).filter(code__startswith=region.prefix, active=True).aggregate(
+            townships=Count("code", filter=Q(level=Level.TOWNSHIP)),
+            villages=Count("code", filter=Q(level=Level.VILLAGE)),
+        )
+        cards.append({"label": _("Townships and streets"), "value": counts["townships"], "icon": "signpost-2"})
+        cards.append({"label": _("Villages and communities"), "value": counts["villages"], "icon": "house-door"})
+    if actor.has_perm("accounts.view_user"):
+        users = get_user_model().objects.for_user(actor).filter(region__code__startswith=region.prefix)
+        cards.append({"label": _("Active accounts"), "value": users.filter(is_active=True).count(), "icon": "people"})
+        cards.append({"label": _("Disabled accounts"), "value": users.filter(is_active=False).count(), "icon": "person-x"})
+    if actor.has_perm("accounts.unlock_user"):
+        from eldercare.accounts.lockout import locked_usernames
+
+        cards.append({"label": _("Locked accounts"), "value": len(locked_usernames()), "icon": "lock"})
+    if actor.has_perm("audit.view_auditevent"):
+        from eldercare.audit.models import AuditEvent, Result
+
+        today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+        events = AuditEvent.objects.filter(at__gte=today)
+        cards.append({"label": _("Audit events today"), "value": events.count(), "icon": "journal-text"})
+        cards.append({
+            "label": _("Failed sign-ins today"),
+            "value": events.filter(result=Result.DENIED).count(),
+            "icon": "shield-exclamation",
+        })
+    return cards

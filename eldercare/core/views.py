@@ -1,0 +1,82 @@
+"""Home page and the region switcher."""
+
+from django.contrib import messages
+from django.contrib.auth.mixins import AccessMixin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from eldercare.accounts.scope import region_in_scope
+
+from . import regionview
+
+
+class PortalPermissionMixin(AccessMixin):
+    """Login, then `core.access_portal` plus the view's own `permission_required` (a string or
+    a tuple). Logged-in users without it get 403, not a login loop."""
+
+    permission_required: str | tuple = ()
+
+    def get_permissions(self):
+        perms = self.permission_required
+        if isinstance(perms, str):
+            perms = (perms,)
+        return ("core.access_portal", *perms)
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        if not request.user.has_perms(self.get_permissions()):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+
+def portal_permission_required(*perms):
+    """Decorator twin of PortalPermissionMixin for function views."""
+
+    def deco(view):
+        def wrapped(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                from django.contrib.auth.views import redirect_to_login
+
+                return redirect_to_login(request.get_full_path())
+            if not request.user.has_perms(("core.access_portal", *perms)):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        wrapped.__name__ = view.__name__
+        wrapped.__doc__ = view.__doc__
+        wrapped.portal_permissions = ("core.access_portal", *perms)
+        return wrapped
+
+    return deco
+
+
+@portal_permission_required()
+def home(request):
+    from .selectors import home_cards
+
+    region = regionview.view_region(request)
+    cards = home_cards(request.user, region)
+    return render(request, "core/home.html", {"cards": cards, "region": region})
+
+
+@require_POST
+@portal_permission_required("core.switch_region")
+def switch_region(request):
+    from eldercare.regions.models import Region
+
+    code = (request.POST.get("region") or "").strip()
+    nxt = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        nxt = "/"
+    if not code or code == request.user.region_id:
+        request.session.pop(regionview.SESSION_KEY, None)
+    elif region_in_scope(request.user, code) and Region.objects.filter(code=code).exists():
+        request.session[regionview.SESSION_KEY] = code
+    else:
+        messages.error(request, _("That region is outside your scope."))
+    return HttpResponseRedirect(nxt)

@@ -1,0 +1,28 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from eldercare.accounts.api.views import TokenObtainView, UserViewSet
+from eldercare.regions.api.views import RegionViewSet
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("regions", RegionViewSet, basename="region")
+router.register("users", UserViewSet, basename="user")
+
+admin.site.site_header = "医养结合服务平台 · 系统管理"
+admin.site.site_title = "医养结合服务平台"
+
+urlpatterns = [
+    path("", include("eldercare.core.urls")),
+    path("", include("eldercare.accounts.urls")),
+    path("", include("eldercare.regions.urls")),
+    path("", include("eldercare.audit.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/auth/token/", TokenObtainView.as_view(), name="api-token"),
+    path("api/v1/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("system/", admin.site.urls),
+]

@@ -1,0 +1,1 @@
+"""Home of the filing/approval workflow engine. Built with the filings issue."""

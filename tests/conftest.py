@@ -1,0 +1,53 @@
+import os
+
+import pytest
+from django.db import connection
+
+DEMO_PASSWORD = "Yiyang@2026"
+
+
+def pytest_sessionstart(session):
+    # .ci/run sets PORTAL_REQUIRE_POSTGRES: refuse to run on anything else.
+    if os.environ.get("PORTAL_REQUIRE_POSTGRES") and "postgres" not in os.environ.get("DATABASE_URL", ""):
+        raise pytest.UsageError("PORTAL_REQUIRE_POSTGRES is set but DATABASE_URL is not PostgreSQL")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _record_db_vendor(django_db_setup, django_db_blocker):
+    """Leave the database vendor the suite really used where .ci/run can check it."""
+    yield
+    marker = os.environ.get("PORTAL_DB_VENDOR_MARKER")
+    if marker:
+        with open(marker, "w") as fh:
+            fh.write(connection.vendor)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def regions(db):
+    """A small tree: province > city > county 370306 > townships 001 and 100 > two villages each,
+    and a second county 370307 with one township."""
+    from tests.factories import make_tree
+
+    return make_tree()
+
+
+@pytest.fixture
+def make_user(db, regions):
+    from tests.factories import make_user
+
+    return make_user
+
+
+@pytest.fixture
+def login():
+    from tests.factories import login
+
+    return login
