@@ -43,7 +43,7 @@ _BUSINESS_READ = [
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     HEALTH: [*_BUSINESS_READ, "core.switch_region"],
     CIVIL: [*_BUSINESS_READ, "core.switch_region"],
-    TOWNSHIP: [*_BUSINESS_READ],
+    TOWNSHIP: [*_BUSINESS_READ, "accounts.view_user"],  # colleagues in their own township
     FINANCE: [*_BUSINESS_READ, "core.switch_region"],
     ADMIN: [
         *_BUSINESS_READ,

@@ -169,6 +169,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "var" / "staticfiles"))
+Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
 # Uploads live outside the web root and are never served by URL (SECURITY.md).
 PORTAL_UPLOAD_ROOT = env.path("PORTAL_UPLOAD_ROOT", default=str(BASE_DIR / "var" / "uploads"))
@@ -238,7 +239,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "County integrated medical and elderly care portal, API v1 (see CONTRACT.md).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_PERMISSIONS": ["eldercare.core.api.permissions.PortalAccessPermission"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

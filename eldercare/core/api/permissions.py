@@ -22,3 +22,11 @@ class PortalPermission(BasePermission):
         if perms is None:
             return False
         return user.has_perms(["core.access_portal", *perms])
+
+
+class PortalAccessPermission(BasePermission):
+    """Signed in and allowed to use the portal: for the API schema and docs."""
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_active and user.has_perm("core.access_portal"))
