@@ -10,8 +10,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONPATH=/app \
     DJANGO_SETTINGS_MODULE=eldercare.settings.production
 
+# A home of its own: gunicorn (>= 25.1) puts its control socket in ~/.gunicorn/.
 RUN groupadd --system --gid 10001 portal \
- && useradd --system --uid 10001 --gid portal --home-dir /app --no-create-home \
+ && useradd --system --uid 10001 --gid portal --create-home --home-dir /home/portal \
         --shell /usr/sbin/nologin portal
 
 WORKDIR /app

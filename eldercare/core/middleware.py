@@ -26,3 +26,16 @@ class SecurityHeadersMiddleware:
             response["Content-Security-Policy"] = csp
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         return response
+
+
+class ChineseFirstMiddleware:
+    """The portal speaks Simplified Chinese unless the user picks English with the language
+    switch (a cookie). A browser's Accept-Language (often en-US on office PCs) is ignored, so
+    LocaleMiddleware falls back to LANGUAGE_CODE."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
+        return self.get_response(request)

@@ -16,7 +16,7 @@ def home_cards(actor, region) -> list[dict]:
             townships=Count("code", filter=Q(level=Level.TOWNSHIP)),
             villages=Count("code", filter=Q(level=Level.VILLAGE)),
         )
-        cards.append({"label": _("Townships and streets"), "value": counts["townships"], "icon": "signpost-2"})
+        cards.append({"label": _("Townships and streets"), "value": counts["townships"], "icon": "geo-alt"})
         cards.append({"label": _("Villages and communities"), "value": counts["villages"], "icon": "house-door"})
     if actor.has_perm("accounts.view_user"):
         users = get_user_model().objects.for_user(actor).filter(region__code__startswith=region.prefix)

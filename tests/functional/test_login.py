@@ -170,3 +170,8 @@ def test_dormant_account_refused_and_disabled_at_sign_in(client, make_user):
     assert "用户名或密码错误" in post_login(client, "old", PASSWORD).content.decode()
     u.refresh_from_db()
     assert not u.is_active and u.disabled_reason == "dormant"
+
+
+def test_chinese_even_when_the_browser_asks_for_english(client):
+    body = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert "登录" in body and 'lang="zh-hans"' in body
