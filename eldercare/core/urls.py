@@ -6,4 +6,5 @@ app_name = "core"
 urlpatterns = [
     path("", views.home, name="home"),
     path("region/switch/", views.switch_region, name="switch_region"),
+    path("notifications/", views.notifications, name="notifications"),
 ]

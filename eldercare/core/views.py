@@ -80,3 +80,16 @@ def switch_region(request):
     else:
         messages.error(request, _("That region is outside your scope."))
     return HttpResponseRedirect(nxt)
+
+
+@portal_permission_required()
+def notifications(request):
+    from django.core.paginator import Paginator
+
+    from .services import notifications_mark_read
+
+    if request.method == "POST":
+        notifications_mark_read(actor=request.user)
+        return HttpResponseRedirect(request.path)
+    page = Paginator(request.user.notifications.all(), 30).get_page(request.GET.get("page"))
+    return render(request, "core/notifications.html", {"page": page})

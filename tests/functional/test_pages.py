@@ -87,3 +87,20 @@ def test_error_pages_show_no_stack_trace(make_user, login):
     c = login(Client(), make_user("t1", "township", "370306001000"))
     resp = c.get("/regions/999999999999/")
     assert resp.status_code == 404 and "Traceback" not in resp.content.decode()
+
+
+def test_notifications_listed_and_marked_read(make_user, login, django_capture_on_commit_callbacks):
+    from eldercare.accounts import services
+    from eldercare.accounts.scope import SYSTEM
+
+    with django_capture_on_commit_callbacks(execute=True):
+        u = services.user_save(actor=SYSTEM, username="newbie", region="370306000000", password="Abcdef12!x")
+        services.user_set_roles(actor=SYSTEM, user=u, roles={"health"})
+    c = login(Client(), u)
+    assert "欢迎" in c.get("/notifications/").content.decode()
+    assert c.get("/").context["unread_notifications"] == 1
+    c.post("/notifications/")
+    assert c.get("/").context["unread_notifications"] == 0
+    # Another user's notifications are not theirs to read or mark.
+    other = login(Client(), make_user("other", "health"))
+    assert "欢迎" not in other.get("/notifications/").content.decode()
