@@ -22,8 +22,16 @@ class LoginForm(AuthenticationForm):
     }
 
     def clean(self):
-        if self.request is not None and ip_locked(client_ip(self.request)):
-            raise ValidationError(self.error_messages["ip_locked"], code="ip_locked")
+        if self.request is not None:
+            ip = client_ip(self.request)
+            if ip_locked(ip):
+                from eldercare.audit.models import Action, Result
+                from eldercare.audit.services import record
+
+                username = (self.data.get("username") or "")[:150]
+                record(None, Action.LOCKOUT, username=username, ip=ip, result=Result.DENIED,
+                       object_type="ip", object_repr=ip, detail={"what": "ip_limit"})
+                raise ValidationError(self.error_messages["ip_locked"], code="ip_locked")
         return super().clean()
 
 

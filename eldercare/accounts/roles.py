@@ -32,8 +32,6 @@ ROLE_CHOICES = [(code, label) for code, label in ROLE_LABELS.items()]
 # 三权分立 (等保): system, security and audit administration are held by different people;
 # a user holding one of these holds no other role.
 EXCLUSIVE_ROLES = frozenset({ADMIN, SECURITY, AUDITOR})
-# Roles whose scope may be any node and who may narrow their view with the region switcher.
-COUNTY_LEVEL_ROLES = frozenset({HEALTH, CIVIL, FINANCE, ADMIN, SECURITY, AUDITOR})
 
 _BUSINESS_READ = [
     "core.access_portal",

@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
@@ -77,7 +78,10 @@ def otp(request):
                 device.save(update_fields=["confirmed"])
                 services.second_factor_enrolled(actor=user, user=user, device=device)
             otp_login(request, device)
-            return redirect(request.GET.get("next") or "core:home")
+            nxt = request.GET.get("next") or ""
+            if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+                nxt = "core:home"
+            return redirect(nxt)
         form.add_error("token", _("The verification code is wrong or has expired."))
     ctx = {"form": form, "enrolling": enrolling}
     if enrolling:

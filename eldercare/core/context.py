@@ -1,5 +1,5 @@
 """Per-request context (client IP) for code far from the request, such as the audit log.
-Set by RequestContextMiddleware; empty in Celery tasks and commands."""
+Set by SecurityHeadersMiddleware; empty in Celery tasks and commands."""
 
 from contextvars import ContextVar
 

@@ -20,7 +20,10 @@ def portal(request):
         region_choices = list(
             Region.objects.for_user(user).filter(level__lte=min(user.region.level + 2, 4), active=True).only("code", "name", "level")
         )
+    from .outbox import pending_count
+
     return {
+        "outbox_pending": pending_count(),
         "region_choices": region_choices,
         "nav_items": nav.items_for(user, request.path),
         "view_region": view_region(request),

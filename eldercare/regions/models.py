@@ -60,8 +60,9 @@ class Region(models.Model):
         verbose_name_plural = _("regions")
         ordering = ["code"]
         permissions = [("import_region", _("Can import the region tree"))]
+        # LIKE 'prefix%' on the code uses the varchar_pattern_ops index PostgreSQL gets
+        # automatically for a CharField key (Django's "_like" index); this one serves tree browsing.
         indexes = [
-            # varchar_pattern_ops for LIKE 'prefix%' on PostgreSQL whatever the collation.
             models.Index(fields=["parent", "code"], name="region_parent_code_idx"),
         ]
         constraints = [

@@ -104,3 +104,24 @@ def test_notifications_listed_and_marked_read(make_user, login, django_capture_o
     # Another user's notifications are not theirs to read or mark.
     other = login(Client(), make_user("other", "health"))
     assert "欢迎" not in other.get("/notifications/").content.decode()
+
+
+def test_pending_outbox_work_is_visible(make_user, login):
+    from eldercare.core.models import OutboxMessage
+
+    c = login(Client(), make_user("h1", "health"))
+    assert "data-testid=\"outbox-notice\"" not in c.get("/").content.decode()
+    OutboxMessage.objects.create(task_name="eldercare.core.tasks.health_check")
+    body = c.get("/").content.decode()
+    assert "data-testid=\"outbox-notice\"" in body and "队列" in body
+
+
+def test_otp_next_is_not_an_open_redirect(make_user):
+    from tests.factories import current_code, totp_device
+
+    u = make_user("adm", "admin")
+    totp_device(u)
+    c = Client()
+    c.post("/accounts/login/", {"username": "adm", "password": "Yiyang@2026"})
+    resp = c.post("/accounts/2fa/?next=https://evil.example/", {"token": current_code()})
+    assert resp["Location"] == "/"

@@ -160,3 +160,15 @@ def test_create_portal_user_rejects_bad_role_combination_and_region(regions):
         call_command("create_portal_user", "t", "--role", "township", "--region", "370306000000", "--password", "Abcdef12!")
     with pytest.raises(CommandError):
         call_command("create_portal_user", "x", "--role", "health", "--region", "123", "--password", "Abcdef12!")
+
+
+def test_rerunning_create_portal_user_keeps_a_reset_second_factor(regions):
+    from django.core.management import call_command
+
+    call_command("create_portal_user", "adm", "--role", "admin", "--region", "370306000000", "--password", "Abcdef12!")
+    u = User.objects.get(username="adm")
+    assert u.otp_exempt and not u.otp_required
+    services.user_reset_second_factor(actor=SYSTEM, user=u)
+    call_command("create_portal_user", "adm", "--role", "admin", "--region", "370306000000", "--password", "Abcdef12!")
+    u = User.objects.get(username="adm")
+    assert not u.otp_exempt and u.otp_required

@@ -26,6 +26,9 @@ class Command(BaseCommand):
         parser.add_argument("--email", default=None)
 
     def handle(self, username, role, region, password, full_name, email, **options):
+        from eldercare.accounts.models import User
+
+        creating = not User.objects.filter(username__iexact=username.strip()).exists()
         try:
             with transaction.atomic():
                 user = services.user_save(
@@ -36,7 +39,9 @@ class Command(BaseCommand):
                     full_name=full_name,
                     email=email,
                     is_active=True,
-                    otp_exempt=True,
+                    # Only a new account is exempt: re-running the command must not undo a
+                    # security administrator's "reset second factor".
+                    otp_exempt=True if creating else None,
                 )
                 services.user_set_roles(actor=SYSTEM, user=user, roles={role})
         except (ValidationError, PermissionDenied) as exc:
