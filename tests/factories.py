@@ -44,8 +44,12 @@ def make_tree() -> dict[str, Region]:
     return out
 
 
-def make_user(username: str, role: str | None, region: str = "370306000000", *, password: str = PASSWORD, **kw) -> User:
-    user = services.user_save(actor=SYSTEM, username=username, region=region, password=password, is_active=True, **kw)
+def make_user(
+    username: str, role: str | None, region: str = "370306000000", *, password: str = PASSWORD, **kw
+) -> User:
+    user = services.user_save(
+        actor=SYSTEM, username=username, region=region, password=password, is_active=True, **kw
+    )
     if role:
         services.user_set_roles(actor=SYSTEM, user=user, roles={role})
     user.refresh_from_db()

@@ -10,7 +10,18 @@ def is_dormant(user) -> bool:
     if not days:
         return False
     last = user.last_login or user.date_joined
-    return last is not None and timezone.now() - last > timedelta(days=days)
+    if last is not None and timezone.now() - last > timedelta(days=days):
+        # API-only accounts are in use when their tokens are.
+        from .models import ApiToken
+
+        used = (
+            ApiToken.objects.filter(user=user, last_used_at__isnull=False)
+            .order_by("-last_used_at")
+            .values_list("last_used_at", flat=True)
+            .first()
+        )
+        return used is None or timezone.now() - used > timedelta(days=days)
+    return False
 
 
 class PortalModelBackend(ModelBackend):

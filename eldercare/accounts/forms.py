@@ -1,5 +1,5 @@
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -12,8 +12,16 @@ from .models import User
 
 
 class LoginForm(AuthenticationForm):
-    username = forms.CharField(label=_("Username"), max_length=150, widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}))
-    password = forms.CharField(label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    username = forms.CharField(
+        label=_("Username"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
 
     error_messages = {
         "invalid_login": _("Wrong username or password (or the account is disabled)."),
@@ -29,8 +37,16 @@ class LoginForm(AuthenticationForm):
                 from eldercare.audit.services import record
 
                 username = (self.data.get("username") or "")[:150]
-                record(None, Action.LOCKOUT, username=username, ip=ip, result=Result.DENIED,
-                       object_type="ip", object_repr=ip, detail={"what": "ip_limit"})
+                record(
+                    None,
+                    Action.LOCKOUT,
+                    username=username,
+                    ip=ip,
+                    result=Result.DENIED,
+                    object_type="ip",
+                    object_repr=ip,
+                    detail={"what": "ip_limit"},
+                )
                 raise ValidationError(self.error_messages["ip_locked"], code="ip_locked")
         return super().clean()
 
@@ -40,14 +56,18 @@ class OTPTokenForm(forms.Form):
         label=_("Verification code"),
         min_length=6,
         max_length=8,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
     )
 
 
 class UserForm(forms.Form):
     username = forms.CharField(label=_("Username"), max_length=150)
     full_name = forms.CharField(label=_("Full name"), max_length=60, required=False)
-    region = forms.ModelChoiceField(label=_("Region scope"), queryset=Region.objects.none(), to_field_name="code")
+    region = forms.ModelChoiceField(
+        label=_("Region scope"), queryset=Region.objects.none(), to_field_name="code"
+    )
     email = forms.EmailField(label=_("E-mail"), required=False)
     phone = forms.CharField(label=_("Phone"), max_length=30, required=False)
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
@@ -69,7 +89,9 @@ class RoleForm(forms.Form):
     roles = forms.MultipleChoiceField(
         label=_("Roles"), choices=role_defs.ROLE_CHOICES, widget=forms.CheckboxSelectMultiple, required=False
     )
-    region = forms.ModelChoiceField(label=_("Region scope"), queryset=Region.objects.none(), to_field_name="code")
+    region = forms.ModelChoiceField(
+        label=_("Region scope"), queryset=Region.objects.none(), to_field_name="code"
+    )
 
     def __init__(self, *args, actor, **kwargs):
         super().__init__(*args, **kwargs)
@@ -87,3 +109,15 @@ class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["full_name", "email", "phone", "otp_opt_in"]
+
+
+class PortalPasswordChangeForm(PasswordChangeForm):
+    """The periodic change must change something: the old password is refused as the new one."""
+
+    def clean_new_password1(self):
+        new = self.cleaned_data.get("new_password1")
+        if new and self.user.check_password(new):
+            raise ValidationError(
+                _("The new password must differ from the current one."), code="password_reused"
+            )
+        return new

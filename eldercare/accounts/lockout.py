@@ -36,13 +36,16 @@ def ip_locked(ip: str) -> bool:
 
 
 def locked_usernames() -> list[str]:
-    return sorted(
-        set(
-            AccessAttempt.objects.filter(
-                failures_since_start__gte=settings.AXES_FAILURE_LIMIT, attempt_time__gte=_window_start()
-            ).values_list("username", flat=True)
-        )
+    """Usernames over the limit, adding up their attempts from every IP (as axes does)."""
+    from django.db.models import Sum
+
+    rows = (
+        AccessAttempt.objects.filter(attempt_time__gte=_window_start())
+        .values("username")
+        .annotate(failures=Sum("failures_since_start"))
+        .filter(failures__gte=settings.AXES_FAILURE_LIMIT)
     )
+    return sorted(r["username"] for r in rows)
 
 
 def is_locked(username: str) -> bool:

@@ -79,7 +79,9 @@ class User(AbstractUser):
         if cached is None:
             if not self.pk:
                 return frozenset()
-            cached = frozenset(self.groups.filter(name__in=role_defs.ROLE_CODES).values_list("name", flat=True))
+            cached = frozenset(
+                self.groups.filter(name__in=role_defs.ROLE_CODES).values_list("name", flat=True)
+            )
             self._roles_cache = cached
         return cached
 

@@ -72,7 +72,11 @@ def scope_queryset(qs, actor, *, field: str | None = None, region=None):
 
 
 def for_user(model_or_qs, actor, *, region=None):
-    qs = model_or_qs if hasattr(model_or_qs, "model") and hasattr(model_or_qs, "filter") else model_or_qs._default_manager.all()
+    qs = (
+        model_or_qs
+        if hasattr(model_or_qs, "model") and hasattr(model_or_qs, "filter")
+        else model_or_qs._default_manager.all()
+    )
     return scope_queryset(qs, actor, region=region)
 
 

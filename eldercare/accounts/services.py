@@ -23,7 +23,15 @@ from .models import ApiToken, User, hash_token
 from .scope import SYSTEM, region_in_scope
 
 AUDITED_FIELDS = (
-    "username", "full_name", "email", "phone", "region", "is_active", "otp_opt_in", "otp_exempt", "must_change_password",
+    "username",
+    "full_name",
+    "email",
+    "phone",
+    "region",
+    "is_active",
+    "otp_opt_in",
+    "otp_exempt",
+    "must_change_password",
 )
 
 
@@ -34,7 +42,11 @@ def sync_role_groups(using="default") -> None:
         perms = []
         for code in perm_codes:
             app_label, codename = code.split(".", 1)
-            perm = Permission.objects.using(using).filter(content_type__app_label=app_label, codename=codename).first()
+            perm = (
+                Permission.objects.using(using)
+                .filter(content_type__app_label=app_label, codename=codename)
+                .first()
+            )
             if perm is None:
                 raise LookupError(f"role {role}: permission {code} does not exist")
             perms.append(perm)
@@ -79,6 +91,7 @@ def user_save(
     must_change_password: bool | None = None,
     otp_exempt: bool | None = None,
     user: User | None = None,
+    create_only: bool = False,
 ) -> User:
     """Create a user or update one (matched by case-insensitive username when `user` is None)."""
     region = _region(region)
@@ -88,7 +101,16 @@ def user_save(
     if user is None:
         user = User.objects.filter(username__iexact=username).first()
     creating = user is None
+    if create_only and not creating:
+        raise ValidationError(_("The username %(name)s is already taken.") % {"name": username})
     _require(actor, "accounts.add_user" if creating else "accounts.change_user")
+    if not creating and actor is not SYSTEM and user.pk != getattr(actor, "pk", None):
+        if user.roles & role_defs.EXCLUSIVE_ROLES:
+            # 三权分立: the system administrator must not be able to take over (password) or
+            # switch off the security or audit administrator, nor another administrator.
+            raise PermissionDenied(
+                _("Accounts of system, security and audit administrators cannot be changed here.")
+            )
     if creating:
         user = User(username=username)
         before = {}
@@ -193,7 +215,9 @@ def user_reset_second_factor(*, actor, user: User) -> int:
     deleted, _detail = TOTPDevice.objects.filter(user=user).delete()
     User.objects.filter(pk=user.pk).update(otp_exempt=False)
     record(
-        actor, Action.SECURITY, user,
+        actor,
+        Action.SECURITY,
+        user,
         changes={"otp_exempt": [user.otp_exempt, False]},
         detail={"what": "reset_second_factor", "devices_removed": deleted},
     )
@@ -206,7 +230,13 @@ def disable_dormant(user: User) -> None:
             is_active=False, disabled_reason="dormant"
         )
         if updated:
-            record(SYSTEM, Action.SECURITY, user, changes={"is_active": [True, False]}, detail={"what": "dormant"})
+            record(
+                SYSTEM,
+                Action.SECURITY,
+                user,
+                changes={"is_active": [True, False]},
+                detail={"what": "dormant"},
+            )
 
 
 def disable_dormant_accounts(now=None) -> int:
@@ -221,7 +251,9 @@ def disable_dormant_accounts(now=None) -> int:
 
 
 @transaction.atomic
-def token_issue(*, actor, user: User, integration: bool = False, days: int | None = None, name: str = "") -> tuple[str, ApiToken]:
+def token_issue(
+    *, actor, user: User, integration: bool = False, days: int | None = None, name: str = ""
+) -> tuple[str, ApiToken]:
     """Returns (key, token). The key is shown once; only its hash is stored."""
     if integration:
         _require(actor, "accounts.issue_integration_token")
@@ -230,6 +262,8 @@ def token_issue(*, actor, user: User, integration: bool = False, days: int | Non
         if actor is not SYSTEM and actor.pk != user.pk:
             raise PermissionDenied(_("You can only issue tokens for yourself."))
         lifetime = timedelta(hours=settings.PORTAL_API_TOKEN_HOURS)
+    if not integration:
+        User.objects.filter(pk=user.pk).update(last_login=timezone.now())  # a sign-in, for dormancy
     key = ApiToken.generate_key()
     token = ApiToken.objects.create(
         user=user,
@@ -239,14 +273,29 @@ def token_issue(*, actor, user: User, integration: bool = False, days: int | Non
         integration=integration,
         expires_at=timezone.now() + lifetime,
     )
-    record(actor, Action.TOKEN, user, detail={"token_prefix": token.prefix, "integration": integration, "expires_at": token.expires_at})
+    record(
+        actor,
+        Action.TOKEN,
+        user,
+        detail={"token_prefix": token.prefix, "integration": integration, "expires_at": token.expires_at},
+    )
     return key, token
 
 
 @transaction.atomic
 def password_changed(*, actor, user: User) -> None:
-    User.objects.filter(pk=user.pk).update(must_change_password=False, password_changed_at=user.password_changed_at)
+    User.objects.filter(pk=user.pk).update(
+        must_change_password=False, password_changed_at=user.password_changed_at
+    )
     record(actor, Action.SECURITY, user, detail={"what": "password_changed"})
+
+
+def second_factor_failed(*, actor, channel: str) -> None:
+    from eldercare.audit.models import Result
+
+    record(
+        actor, Action.LOGIN_FAILED, actor, result=Result.DENIED, detail={"factor": "otp", "channel": channel}
+    )
 
 
 @transaction.atomic

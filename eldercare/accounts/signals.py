@@ -24,7 +24,9 @@ def _role_guard(sender, instance, action, reverse, model, pk_set, **kwargs):
             if errors:
                 raise ValidationError(errors)
         return
-    added = set(Group.objects.filter(pk__in=pk_set, name__in=role_defs.ROLE_CODES).values_list("name", flat=True))
+    added = set(
+        Group.objects.filter(pk__in=pk_set, name__in=role_defs.ROLE_CODES).values_list("name", flat=True)
+    )
     current = set(instance.groups.filter(name__in=role_defs.ROLE_CODES).values_list("name", flat=True))
     errors = role_defs.validate_role_set(current | added)
     if errors:

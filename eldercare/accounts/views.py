@@ -21,7 +21,7 @@ from eldercare.core.views import portal_permission_required
 
 from . import roles as role_defs
 from . import services
-from .forms import LoginForm, OTPTokenForm, ProfileForm, RoleForm, UserForm
+from .forms import LoginForm, OTPTokenForm, PortalPasswordChangeForm, ProfileForm, RoleForm, UserForm
 from .lockout import is_locked
 from .scope import get_for_user
 
@@ -40,6 +40,7 @@ class LogoutView(auth_views.LogoutView):
 
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
+    form_class = PortalPasswordChangeForm
     success_url = reverse_lazy("core:home")
 
     def form_valid(self, form):
@@ -79,9 +80,12 @@ def otp(request):
                 services.second_factor_enrolled(actor=user, user=user, device=device)
             otp_login(request, device)
             nxt = request.GET.get("next") or ""
-            if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+            if not url_has_allowed_host_and_scheme(
+                nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            ):
                 nxt = "core:home"
             return redirect(nxt)
+        services.second_factor_failed(actor=user, channel="page")
         form.add_error("token", _("The verification code is wrong or has expired."))
     ctx = {"form": form, "enrolling": enrolling}
     if enrolling:
@@ -94,7 +98,9 @@ def otp(request):
 def profile(request):
     form = ProfileForm(request.POST or None, instance=User.objects.get(pk=request.user.pk))
     if request.method == "POST" and form.is_valid():
-        services.profile_update(actor=request.user, **{k: form.cleaned_data[k] for k in ProfileForm.Meta.fields})
+        services.profile_update(
+            actor=request.user, **{k: form.cleaned_data[k] for k in ProfileForm.Meta.fields}
+        )
         messages.success(request, _("Saved."))
         return redirect("accounts:profile")
     return render(request, "accounts/profile.html", {"form": form})
@@ -111,7 +117,9 @@ def user_list(request):
         qs = qs.filter(groups__name=role)
     page = Paginator(qs.order_by("username"), 50).get_page(request.GET.get("page"))
     return render(
-        request, "accounts/user_list.html", {"page": page, "q": q, "role": role, "role_choices": role_defs.ROLE_CHOICES}
+        request,
+        "accounts/user_list.html",
+        {"page": page, "q": q, "role": role, "role_choices": role_defs.ROLE_CHOICES},
     )
 
 
@@ -147,6 +155,7 @@ def _user_form_view(request, user=None):
             saved = services.user_save(
                 actor=request.user,
                 user=user,
+                create_only=user is None,
                 username=data["username"],
                 region=data["region"],
                 full_name=data["full_name"],
@@ -156,8 +165,8 @@ def _user_form_view(request, user=None):
                 password=data["password"] or None,
                 must_change_password=True if data["password"] else None,
             )
-        except ValidationError as exc:
-            for msg in exc.messages:
+        except (ValidationError, PermissionDenied) as exc:
+            for msg in getattr(exc, "messages", [str(exc)]):
                 form.add_error(None, msg)
         else:
             messages.success(request, _("Saved."))
@@ -178,11 +187,18 @@ def user_edit(request, pk):
 @portal_permission_required("accounts.assign_roles")
 def user_roles(request, pk):
     user = get_for_user(User, request.user, pk=pk)
-    form = RoleForm(request.POST or None, actor=request.user, initial={"roles": sorted(user.roles), "region": user.region_id})
+    form = RoleForm(
+        request.POST or None,
+        actor=request.user,
+        initial={"roles": sorted(user.roles), "region": user.region_id},
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.user_set_roles(
-                actor=request.user, user=user, roles=form.cleaned_data["roles"], region=form.cleaned_data["region"]
+                actor=request.user,
+                user=user,
+                roles=form.cleaned_data["roles"],
+                region=form.cleaned_data["region"],
             )
         except (ValidationError, PermissionDenied) as exc:
             for msg in getattr(exc, "messages", [str(exc)]):
@@ -209,5 +225,3 @@ def user_reset_otp(request, pk):
     services.user_reset_second_factor(actor=request.user, user=user)
     messages.success(request, _("The second factor has been reset; the user enrols again at next sign-in."))
     return redirect(reverse("accounts:user_detail", args=[user.pk]))
-
-

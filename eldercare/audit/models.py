@@ -40,7 +40,12 @@ class AuditQuerySet(models.QuerySet):
 class AuditEvent(models.Model):
     at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("user"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     # Denormalised so the record stays readable whatever happens to the account.
     username = models.CharField(_("username"), max_length=150, db_index=True)

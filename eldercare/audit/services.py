@@ -97,7 +97,9 @@ def record(
     )
 
 
-def record_bulk(actor, model, *, count: int, detail: dict | None = None, action: str = Action.BULK) -> AuditEvent:
+def record_bulk(
+    actor, model, *, count: int, detail: dict | None = None, action: str = Action.BULK
+) -> AuditEvent:
     """bulk_create()/update() bypass signals and save(); callers log them here explicitly."""
     return record(
         actor,

@@ -30,12 +30,28 @@ def _logged_out(sender, request, user, **kwargs):
 def _login_failed(sender, credentials, request=None, **kwargs):
     username = (credentials or {}).get("username", "") or ""
     user = get_user_model().objects.filter(username__iexact=username).first() if username else None
-    record(user, Action.LOGIN_FAILED, username=username, ip=_ip(request), result=Result.DENIED,
-           object_type="accounts.user", object_id=str(user.pk) if user else "", object_repr=username[:200])
+    record(
+        user,
+        Action.LOGIN_FAILED,
+        username=username,
+        ip=_ip(request),
+        result=Result.DENIED,
+        object_type="accounts.user",
+        object_id=str(user.pk) if user else "",
+        object_repr=username[:200],
+    )
 
 
 @receiver(user_locked_out, dispatch_uid="audit_lockout")
 def _locked_out(sender, request, username, ip_address, **kwargs):
     user = get_user_model().objects.filter(username__iexact=username or "").first() if username else None
-    record(user, Action.LOCKOUT, username=username or "", ip=ip_address, result=Result.DENIED,
-           object_type="accounts.user", object_id=str(user.pk) if user else "", object_repr=(username or "")[:200])
+    record(
+        user,
+        Action.LOCKOUT,
+        username=username or "",
+        ip=ip_address,
+        result=Result.DENIED,
+        object_type="accounts.user",
+        object_id=str(user.pk) if user else "",
+        object_repr=(username or "")[:200],
+    )

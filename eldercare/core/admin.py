@@ -27,7 +27,10 @@ admin.site.has_permission = _has_permission
 admin.site.login = _login
 
 # Not the admin role's business: second-factor devices belong to the security role's pages.
-for _model_path in ("django_otp.plugins.otp_totp.models.TOTPDevice", "django_otp.plugins.otp_static.models.StaticDevice"):
+for _model_path in (
+    "django_otp.plugins.otp_totp.models.TOTPDevice",
+    "django_otp.plugins.otp_static.models.StaticDevice",
+):
     module, _name = _model_path.rsplit(".", 1)
     try:
         import importlib
@@ -56,3 +59,59 @@ class RegionAdmin(ReadOnlyScopedAdmin):
     list_display = ("code", "name", "level", "parent", "active")
     list_filter = ("level", "active")
     search_fields = ("code", "name")
+
+
+class AuditedAdminMixin:
+    """Admin-site writes (the beat schedules) go into the audit trail like every other write."""
+
+    audited_fields: tuple = ()
+
+    def _values(self, obj):
+        from eldercare.audit.services import snapshot
+
+        names = [f.name for f in obj._meta.concrete_fields]
+        return snapshot(obj, names)
+
+    def save_model(self, request, obj, form, change):
+        from eldercare.audit.models import Action
+        from eldercare.audit.services import diff, record
+
+        before = self._values(type(obj).objects.get(pk=obj.pk)) if change and obj.pk else {}
+        super().save_model(request, obj, form, change)
+        record(
+            request.user,
+            Action.UPDATE if change else Action.CREATE,
+            obj,
+            changes=diff(before, self._values(obj)),
+            detail={"via": "admin"},
+        )
+
+    def delete_model(self, request, obj):
+        from eldercare.audit.models import Action
+        from eldercare.audit.services import record
+
+        values = self._values(obj)
+        record(
+            request.user,
+            Action.DELETE,
+            obj,
+            changes={k: [v, None] for k, v in values.items()},
+            detail={"via": "admin"},
+        )
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+def _audit_registered_admins(app_label: str) -> None:
+    for model, model_admin in list(admin.site._registry.items()):
+        if model._meta.app_label != app_label or isinstance(model_admin, AuditedAdminMixin):
+            continue
+        audited = type(f"Audited{type(model_admin).__name__}", (AuditedAdminMixin, type(model_admin)), {})
+        admin.site.unregister(model)
+        admin.site.register(model, audited)
+
+
+_audit_registered_admins("django_celery_beat")

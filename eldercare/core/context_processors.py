@@ -18,7 +18,9 @@ def portal(request):
 
         # The user's own region and the townships (or counties) one or two levels below.
         region_choices = list(
-            Region.objects.for_user(user).filter(level__lte=min(user.region.level + 2, 4), active=True).only("code", "name", "level")
+            Region.objects.for_user(user)
+            .filter(level__lte=min(user.region.level + 2, 4), active=True)
+            .only("code", "name", "level")
         )
     from .outbox import pending_count
 

@@ -17,6 +17,9 @@ class Portal(models.Model):
             ("switch_region", _("Can narrow the view to a region under their scope")),
         ]
 
+    def __str__(self):
+        return "portal"
+
 
 class Notification(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")

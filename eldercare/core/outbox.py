@@ -28,7 +28,9 @@ def _send(task_name: str, args, kwargs) -> bool:
         from .models import OutboxMessage
 
         log.warning("broker unavailable, task %s kept in the outbox: %s", task_name, exc)
-        OutboxMessage.objects.create(task_name=task_name, args=list(args), kwargs=dict(kwargs), last_error=str(exc)[:500])
+        OutboxMessage.objects.create(
+            task_name=task_name, args=list(args), kwargs=dict(kwargs), last_error=str(exc)[:500]
+        )
         return False
 
 
@@ -47,7 +49,9 @@ def flush() -> int:
         try:
             _task(msg.task_name).apply_async(args=msg.args, kwargs=msg.kwargs)
         except Exception as exc:
-            OutboxMessage.objects.filter(pk=msg.pk).update(attempts=msg.attempts + 1, last_error=str(exc)[:500])
+            OutboxMessage.objects.filter(pk=msg.pk).update(
+                attempts=msg.attempts + 1, last_error=str(exc)[:500]
+            )
             break
         OutboxMessage.objects.filter(pk=msg.pk).update(sent_at=timezone.now(), attempts=msg.attempts + 1)
         sent += 1

@@ -12,16 +12,30 @@ def home_cards(actor, region) -> list[dict]:
     """Counts in the actor's scope (narrowed to the region switcher's choice)."""
     cards = []
     if actor.has_perm("regions.view_region"):
-        counts = Region.objects.for_user(actor).filter(code__startswith=region.prefix, active=True).aggregate(
-            townships=Count("code", filter=Q(level=Level.TOWNSHIP)),
-            villages=Count("code", filter=Q(level=Level.VILLAGE)),
+        counts = (
+            Region.objects.for_user(actor)
+            .filter(code__startswith=region.prefix, active=True)
+            .aggregate(
+                townships=Count("code", filter=Q(level=Level.TOWNSHIP)),
+                villages=Count("code", filter=Q(level=Level.VILLAGE)),
+            )
         )
         cards.append({"label": _("Townships and streets"), "value": counts["townships"], "icon": "geo-alt"})
-        cards.append({"label": _("Villages and communities"), "value": counts["villages"], "icon": "house-door"})
+        cards.append(
+            {"label": _("Villages and communities"), "value": counts["villages"], "icon": "house-door"}
+        )
     if actor.has_perm("accounts.view_user"):
         users = get_user_model().objects.for_user(actor).filter(region__code__startswith=region.prefix)
-        cards.append({"label": _("Active accounts"), "value": users.filter(is_active=True).count(), "icon": "people"})
-        cards.append({"label": _("Disabled accounts"), "value": users.filter(is_active=False).count(), "icon": "person-x"})
+        cards.append(
+            {"label": _("Active accounts"), "value": users.filter(is_active=True).count(), "icon": "people"}
+        )
+        cards.append(
+            {
+                "label": _("Disabled accounts"),
+                "value": users.filter(is_active=False).count(),
+                "icon": "person-x",
+            }
+        )
     if actor.has_perm("accounts.unlock_user"):
         from eldercare.accounts.lockout import locked_usernames
 
@@ -32,9 +46,11 @@ def home_cards(actor, region) -> list[dict]:
         today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
         events = AuditEvent.objects.filter(at__gte=today)
         cards.append({"label": _("Audit events today"), "value": events.count(), "icon": "journal-text"})
-        cards.append({
-            "label": _("Failed sign-ins today"),
-            "value": events.filter(result=Result.DENIED).count(),
-            "icon": "shield-exclamation",
-        })
+        cards.append(
+            {
+                "label": _("Failed sign-ins today"),
+                "value": events.filter(result=Result.DENIED).count(),
+                "icon": "shield-exclamation",
+            }
+        )
     return cards

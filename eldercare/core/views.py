@@ -71,7 +71,9 @@ def switch_region(request):
 
     code = (request.POST.get("region") or "").strip()
     nxt = request.POST.get("next") or "/"
-    if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         nxt = "/"
     if not code or code == request.user.region_id:
         request.session.pop(regionview.SESSION_KEY, None)

@@ -88,14 +88,20 @@ def read(path: str | Path) -> SheetRows:
             names = [SYNONYMS.get(c, c) for c in cells]
             if "区划代码" in names and "名称" in names:
                 columns = {i: HEADERS[n] for i, n in enumerate(names) if n in HEADERS}
-                for i, n in enumerate(names):
+                for n in names:
                     if n and n not in HEADERS:
-                        result.warnings.append({"row": index, "column": n, "message": _("Unknown column ignored.")})
+                        result.warnings.append(
+                            {"row": index, "column": n, "message": _("Unknown column ignored.")}
+                        )
             else:
                 result.skipped += 1
             continue
         values = {key: cells[i] if i < len(cells) else "" for i, key in columns.items()}
-        if not any(values.values()) or values.get("code") in {"合计", "总计"} or values.get("name") in {"合计", "总计"}:
+        if (
+            not any(values.values())
+            or values.get("code") in {"合计", "总计"}
+            or values.get("name") in {"合计", "总计"}
+        ):
             result.skipped += 1
             continue
         result.rows.append((index, values))

@@ -36,7 +36,12 @@ class Region(models.Model):
     name = models.CharField(_("name"), max_length=100)
     level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices, db_index=True)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     active = models.BooleanField(_("active"), default=True)
     successor = models.ForeignKey(

@@ -78,21 +78,36 @@ def import_regions(*, actor, path: str | Path, dry_run: bool = False) -> ImportS
         if code in parsed:
             _err(summary, row, "区划代码", _("区划代码 %(code)s appears twice in the file.") % {"code": code})
             continue
-        if parent and codes.level_of(parent) >= codes.level_of(code):
-            _err(summary, row, "上级区划代码", _("The parent must be a higher level than the region itself."))
+        if parent and (codes.level_of(parent) >= codes.level_of(code) or not codes.is_within(code, parent)):
+            _err(
+                summary,
+                row,
+                "上级区划代码",
+                _("The parent must be a higher-level region whose code contains this one."),
+            )
             continue
         if actor is not SYSTEM and not region_in_scope(actor, code):
             _err(summary, row, "区划代码", _("Region %(code)s is outside your scope.") % {"code": code})
             continue
         parsed[code] = {"row": row, "name": name[:100], "parent": parent}
 
-    existing = {r.code: r for r in Region.objects.filter(code__in=list(parsed) + [p["parent"] for p in parsed.values() if p["parent"]])}
-    for code, item in parsed.items():
+    existing = {
+        r.code: r
+        for r in Region.objects.filter(
+            code__in=list(parsed) + [p["parent"] for p in parsed.values() if p["parent"]]
+        )
+    }
+    for item in parsed.values():
         parent = item["parent"]
         if parent and parent not in parsed and parent not in existing:
-            _err(summary, item["row"], "上级区划代码", _("The parent region %(code)s does not exist.") % {"code": parent})
+            _err(
+                summary,
+                item["row"],
+                "上级区划代码",
+                _("The parent region %(code)s does not exist.") % {"code": parent},
+            )
     if summary.errors:
-        summary.errors.sort(key=lambda e: (e["row"] or 0))
+        summary.errors.sort(key=lambda e: e["row"] or 0)
         return summary
 
     to_create, to_update = [], []
@@ -100,7 +115,9 @@ def import_regions(*, actor, path: str | Path, dry_run: bool = False) -> ImportS
         item = parsed[code]
         current = existing.get(code)
         if current is None:
-            to_create.append(Region(code=code, name=item["name"], level=codes.level_of(code), parent_id=item["parent"]))
+            to_create.append(
+                Region(code=code, name=item["name"], level=codes.level_of(code), parent_id=item["parent"])
+            )
         elif current.name != item["name"] or current.parent_id != item["parent"]:
             current.name, current.parent_id = item["name"], item["parent"]
             to_update.append(current)
@@ -115,11 +132,21 @@ def import_regions(*, actor, path: str | Path, dry_run: bool = False) -> ImportS
         Region.objects.bulk_create(to_create, batch_size=1000)
         if to_update:
             Region.objects.bulk_update(to_update, ["name", "parent"], batch_size=1000)
-        record_bulk(actor, Region, count=len(to_create) + len(to_update), action=Action.IMPORT,
-                    detail={"kind": "regions", "file_sha256": digest, "created": summary.created,
-                            "updated": summary.updated, "unchanged": summary.unchanged,
-                            "codes_created": [r.code for r in to_create][:200],
-                            "codes_updated": [r.code for r in to_update][:200]})
+        record_bulk(
+            actor,
+            Region,
+            count=len(to_create) + len(to_update),
+            action=Action.IMPORT,
+            detail={
+                "kind": "regions",
+                "file_sha256": digest,
+                "created": summary.created,
+                "updated": summary.updated,
+                "unchanged": summary.unchanged,
+                "codes_created": [r.code for r in to_create][:200],
+                "codes_updated": [r.code for r in to_update][:200],
+            },
+        )
     summary.committed = True
     return summary
 
@@ -132,5 +159,13 @@ def region_retire(*, actor, region: Region, successor: Region | None) -> Region:
     region.active = False
     region.successor = successor
     region.save(update_fields=["active", "successor", "updated_at"])
-    record(actor, Action.UPDATE, region, changes={"active": [before["active"], False], "successor": [before["successor"], region.successor_id]})
+    record(
+        actor,
+        Action.UPDATE,
+        region,
+        changes={
+            "active": [before["active"], False],
+            "successor": [before["successor"], region.successor_id],
+        },
+    )
     return region

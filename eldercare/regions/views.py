@@ -21,8 +21,14 @@ def region_list(request):
         qs = scoped.filter(parent=parent)
     qs = qs.annotate(child_count=Count("children")).order_by("code")
     page = Paginator(qs, 100).get_page(request.GET.get("page"))
-    breadcrumbs = [a for a in (parent.ancestors() if parent else []) if a.code.startswith(request.user.region.prefix)]
-    return render(request, "regions/region_list.html", {"page": page, "parent": parent, "q": q, "breadcrumbs": breadcrumbs})
+    breadcrumbs = [
+        a for a in (parent.ancestors() if parent else []) if a.code.startswith(request.user.region.prefix)
+    ]
+    return render(
+        request,
+        "regions/region_list.html",
+        {"page": page, "parent": parent, "q": q, "breadcrumbs": breadcrumbs},
+    )
 
 
 @portal_permission_required("regions.view_region")

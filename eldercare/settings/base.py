@@ -205,7 +205,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = dict(_VISIBILITY)
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = dict(_VISIBILITY)
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 # Fail fast into the outbox when Redis is down instead of blocking the request.
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

@@ -14,7 +14,9 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 @pytest.fixture(scope="session")
 def browser():
     if not os.path.exists(CHROMIUM):
-        pytest.skip("Chromium is not installed at /usr/bin/chromium (apt-get install -y chromium fonts-noto-cjk)")
+        pytest.skip(
+            "Chromium is not installed at /usr/bin/chromium (apt-get install -y chromium fonts-noto-cjk)"
+        )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -22,7 +24,12 @@ def browser():
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+            ],
         )
         yield browser
         browser.close()

@@ -11,7 +11,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 NAV = {
     # role: (must see, must not see) — nav data-nav names
-    "health": ({"core:home", "regions:list", "api-docs"}, {"accounts:user_list", "audit:list", "admin:index"}),
+    "health": (
+        {"core:home", "regions:list", "api-docs"},
+        {"accounts:user_list", "audit:list", "admin:index"},
+    ),
     "civil": ({"core:home", "regions:list"}, {"audit:list", "admin:index"}),
     "township": ({"core:home", "regions:list", "accounts:user_list"}, {"audit:list", "admin:index"}),
     "finance": ({"core:home", "regions:list"}, {"audit:list", "admin:index"}),
@@ -45,7 +48,9 @@ def test_role_signs_in_and_sees_its_navigation(browser, live_server, artifacts, 
     page = context.new_page()
     sign_in(page, live_server.url, user.username)
     assert page.url.rstrip("/") == live_server.url, page.url
-    names = set(page.locator("[data-testid=nav] [data-nav]").evaluate_all("els => els.map(e => e.dataset.nav)"))
+    names = set(
+        page.locator("[data-testid=nav] [data-nav]").evaluate_all("els => els.map(e => e.dataset.nav)")
+    )
     must, must_not = NAV[role]
     assert must <= names, (role, names)
     assert not (must_not & names), (role, names)

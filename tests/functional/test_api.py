@@ -13,7 +13,11 @@ pytestmark = pytest.mark.django_db
 
 
 def token_for(client, username, **extra):
-    resp = client.post("/api/v1/auth/token/", {"username": username, "password": PASSWORD, **extra}, content_type="application/json")
+    resp = client.post(
+        "/api/v1/auth/token/",
+        {"username": username, "password": PASSWORD, **extra},
+        content_type="application/json",
+    )
     return resp
 
 
@@ -29,7 +33,11 @@ def test_token_flow_and_paginated_scoped_list(client, make_user):
     assert set(body) == {"token", "expires_at"}
     data = Client().get("/api/v1/regions/", **auth(body["token"])).json()
     assert set(data) == {"count", "next", "previous", "results"}
-    assert data["count"] == 3 and {r["code"] for r in data["results"]} == {"370306001000", "370306001001", "370306001002"}
+    assert data["count"] == 3 and {r["code"] for r in data["results"]} == {
+        "370306001000",
+        "370306001001",
+        "370306001002",
+    }
 
 
 def test_other_townships_objects_are_404_in_api_and_pages(client, make_user, login):
@@ -54,7 +62,9 @@ def test_other_townships_objects_are_404_in_api_and_pages(client, make_user, log
 def test_wrong_password_and_lockout_on_the_token_endpoint(client, make_user):
     make_user("h1", "health")
     codes = [
-        client.post("/api/v1/auth/token/", {"username": "h1", "password": "x"}, content_type="application/json").status_code
+        client.post(
+            "/api/v1/auth/token/", {"username": "h1", "password": "x"}, content_type="application/json"
+        ).status_code
         for _ in range(5)
     ]
     assert codes == [400, 400, 400, 400, 429]  # the fifth failure locks
@@ -89,7 +99,9 @@ def test_admin_roles_need_otp_for_a_token(client, make_user):
 def test_command_created_admin_is_exempt_per_contract(client, regions):
     from django.core.management import call_command
 
-    call_command("create_portal_user", "adm", "--role", "admin", "--region", "370306000000", "--password", PASSWORD)
+    call_command(
+        "create_portal_user", "adm", "--role", "admin", "--region", "370306000000", "--password", PASSWORD
+    )
     assert token_for(client, "adm").status_code == 200
 
 
@@ -97,7 +109,11 @@ def test_schema_and_docs_for_signed_in_users(client, make_user, login):
     assert client.get("/api/schema/").status_code in (401, 403)
     login(client, make_user("h1", "health"))
     schema = client.get("/api/schema/")
-    assert schema.status_code == 200 and b"/api/v1/regions/" in schema.content and b"/api/v1/auth/token/" in schema.content
+    assert (
+        schema.status_code == 200
+        and b"/api/v1/regions/" in schema.content
+        and b"/api/v1/auth/token/" in schema.content
+    )
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"swagger-ui" in docs.content and b"cdn" not in docs.content.lower()
 

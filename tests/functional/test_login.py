@@ -97,8 +97,8 @@ def test_admin_roles_must_enrol_and_verify_totp(client, make_user):
     assert "data:image/svg+xml;base64," in page  # QR code for enrolment
     # API with the unverified session is refused too.
     assert client.get("/api/v1/regions/").status_code in (401, 403)
-    from django_otp.plugins.otp_totp.models import TOTPDevice
     from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     device = TOTPDevice.objects.get(user__username="adm")
     wrong = "000000" if totp(device.bin_key) != 0 else "111111"
@@ -158,7 +158,8 @@ def test_expired_password_forces_change(client, make_user, login):
     resp = client.get("/")
     assert resp.status_code == 302 and resp["Location"] == "/accounts/password/"
     resp = client.post(
-        "/accounts/password/", {"old_password": PASSWORD, "new_password1": "Xin#Mima2026", "new_password2": "Xin#Mima2026"}
+        "/accounts/password/",
+        {"old_password": PASSWORD, "new_password1": "Xin#Mima2026", "new_password2": "Xin#Mima2026"},
     )
     assert resp.status_code == 302
     assert client.get("/").status_code == 200

@@ -39,7 +39,16 @@ def test_switcher_rejects_offsite_next(make_user, login):
 
 def test_admin_creates_user_security_assigns_roles(make_user, login):
     admin = login(Client(), make_user("adm", "admin"))
-    resp = admin.post("/users/new/", {"username": "civil02", "full_name": "民政 二", "region": "370306000000", "is_active": "on", "password": "Abcdef12!x"})
+    resp = admin.post(
+        "/users/new/",
+        {
+            "username": "civil02",
+            "full_name": "民政 二",
+            "region": "370306000000",
+            "is_active": "on",
+            "password": "Abcdef12!x",
+        },
+    )
     assert resp.status_code == 302
     from eldercare.accounts.models import User
 
@@ -49,7 +58,9 @@ def test_admin_creates_user_security_assigns_roles(make_user, login):
     sec = login(Client(), make_user("sec", "security"))
     resp = sec.post(f"/users/{u.pk}/roles/", {"roles": ["admin", "auditor"], "region": "370306000000"})
     assert resp.status_code == 200 and "三权分立" in resp.content.decode() or "不得" in resp.content.decode()
-    assert sec.post(f"/users/{u.pk}/roles/", {"roles": ["civil"], "region": "370306000000"}).status_code == 302
+    assert (
+        sec.post(f"/users/{u.pk}/roles/", {"roles": ["civil"], "region": "370306000000"}).status_code == 302
+    )
     assert User.objects.get(pk=u.pk).roles == {"civil"}
     assert AuditEvent.objects.filter(object_id=str(u.pk), action=Action.UPDATE, username="sec").exists()
 
@@ -110,10 +121,10 @@ def test_pending_outbox_work_is_visible(make_user, login):
     from eldercare.core.models import OutboxMessage
 
     c = login(Client(), make_user("h1", "health"))
-    assert "data-testid=\"outbox-notice\"" not in c.get("/").content.decode()
+    assert 'data-testid="outbox-notice"' not in c.get("/").content.decode()
     OutboxMessage.objects.create(task_name="eldercare.core.tasks.health_check")
     body = c.get("/").content.decode()
-    assert "data-testid=\"outbox-notice\"" in body and "队列" in body
+    assert 'data-testid="outbox-notice"' in body and "队列" in body
 
 
 def test_otp_next_is_not_an_open_redirect(make_user):

@@ -9,7 +9,13 @@ from django.urls.resolvers import RoutePattern
 
 pytestmark = pytest.mark.django_db
 
-SAMPLES = {"int": "1", "str": "370306001000", "path": "1", "slug": "x", "uuid": "00000000-0000-0000-0000-000000000000"}
+SAMPLES = {
+    "int": "1",
+    "str": "370306001000",
+    "path": "1",
+    "slug": "x",
+    "uuid": "00000000-0000-0000-0000-000000000000",
+}
 # Reachable without signing in, each for a reason.
 PUBLIC = {
     "/accounts/login/": "the sign-in page",
@@ -25,7 +31,15 @@ def _regex_to_path(regex: str) -> str | None:
     text = regex.lstrip("^").rstrip("$").replace("\\Z", "")
     text = re.sub(r"\(\?P<format>[^)]*\)", "json", text)
     text = re.sub(r"\\\.json/\?", ".json", text)
-    text = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: "1" if m.group(1) in {"pk", "id", "object_id"} else ("370306001000" if m.group(1) == "code" else "1"), text)
+    text = re.sub(
+        r"\(\?P<(\w+)>[^)]*\)",
+        lambda m: (
+            "1"
+            if m.group(1) in {"pk", "id", "object_id"}
+            else ("370306001000" if m.group(1) == "code" else "1")
+        ),
+        text,
+    )
     text = text.replace("\\", "").replace("/?", "/")
     if any(c in text for c in "()[]*+?|{}"):
         return None

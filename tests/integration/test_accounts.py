@@ -26,7 +26,9 @@ def test_roles_are_groups_with_explicit_permissions(regions):
 
 def test_create_user_is_audited_with_new_values(make_user):
     admin = make_user("admin1", "admin")
-    user = services.user_save(actor=admin, username="Health02", region="370306000000", full_name="王医生", password="Abcdef12!")
+    user = services.user_save(
+        actor=admin, username="Health02", region="370306000000", full_name="王医生", password="Abcdef12!"
+    )
     ev = AuditEvent.objects.filter(action=Action.CREATE, object_id=str(user.pk)).get()
     assert ev.username == "admin1" and ev.role == "admin"
     assert ev.changes["full_name"] == [None, "王医生"]
@@ -145,8 +147,26 @@ def test_integration_tokens_only_from_admin(make_user):
 def test_create_portal_user_command_is_idempotent(regions):
     from django.core.management import call_command
 
-    call_command("create_portal_user", "zhang", "--role", "health", "--region", "370306000000", "--password", "Abcdef12!")
-    call_command("create_portal_user", "ZHANG", "--role", "civil", "--region", "370306000000", "--password", "Abcdef12!x")
+    call_command(
+        "create_portal_user",
+        "zhang",
+        "--role",
+        "health",
+        "--region",
+        "370306000000",
+        "--password",
+        "Abcdef12!",
+    )
+    call_command(
+        "create_portal_user",
+        "ZHANG",
+        "--role",
+        "civil",
+        "--region",
+        "370306000000",
+        "--password",
+        "Abcdef12!x",
+    )
     u = User.objects.get(username__iexact="zhang")
     assert u.roles == {"civil"} and u.region_id == "370306000000"
     assert u.check_password("Abcdef12!x")
@@ -157,18 +177,33 @@ def test_create_portal_user_rejects_bad_role_combination_and_region(regions):
     from django.core.management import CommandError, call_command
 
     with pytest.raises(CommandError):
-        call_command("create_portal_user", "t", "--role", "township", "--region", "370306000000", "--password", "Abcdef12!")
+        call_command(
+            "create_portal_user",
+            "t",
+            "--role",
+            "township",
+            "--region",
+            "370306000000",
+            "--password",
+            "Abcdef12!",
+        )
     with pytest.raises(CommandError):
-        call_command("create_portal_user", "x", "--role", "health", "--region", "123", "--password", "Abcdef12!")
+        call_command(
+            "create_portal_user", "x", "--role", "health", "--region", "123", "--password", "Abcdef12!"
+        )
 
 
 def test_rerunning_create_portal_user_keeps_a_reset_second_factor(regions):
     from django.core.management import call_command
 
-    call_command("create_portal_user", "adm", "--role", "admin", "--region", "370306000000", "--password", "Abcdef12!")
+    call_command(
+        "create_portal_user", "adm", "--role", "admin", "--region", "370306000000", "--password", "Abcdef12!"
+    )
     u = User.objects.get(username="adm")
     assert u.otp_exempt and not u.otp_required
     services.user_reset_second_factor(actor=SYSTEM, user=u)
-    call_command("create_portal_user", "adm", "--role", "admin", "--region", "370306000000", "--password", "Abcdef12!")
+    call_command(
+        "create_portal_user", "adm", "--role", "admin", "--region", "370306000000", "--password", "Abcdef12!"
+    )
     u = User.objects.get(username="adm")
     assert not u.otp_exempt and u.otp_required

@@ -29,7 +29,10 @@ def test_database_refuses_update_and_delete_of_audit_rows(make_user):
 
     u = make_user("u", "health")
     ev = record(u, Action.EXPORT, u)
-    for sql in ("UPDATE audit_auditevent SET username='x' WHERE id=%s", "DELETE FROM audit_auditevent WHERE id=%s"):
+    for sql in (
+        "UPDATE audit_auditevent SET username='x' WHERE id=%s",
+        "DELETE FROM audit_auditevent WHERE id=%s",
+    ):
         with pytest.raises(InternalError), transaction.atomic(), connection.cursor() as cur:
             cur.execute(sql, [ev.pk])
     assert AuditEvent.objects.get(pk=ev.pk).username == "u"
@@ -37,7 +40,9 @@ def test_database_refuses_update_and_delete_of_audit_rows(make_user):
 
 def test_record_scrubs_secrets_and_keeps_role(make_user):
     u = make_user("u", "civil")
-    ev = record(u, Action.UPDATE, u, changes={"password": ["a", "b"], "name": ["x", "y"]}, detail={"token": "abc"})
+    ev = record(
+        u, Action.UPDATE, u, changes={"password": ["a", "b"], "name": ["x", "y"]}, detail={"token": "abc"}
+    )
     assert ev.changes["password"] == "***" and ev.detail["token"] == "***"
     assert ev.changes["name"] == ["x", "y"] and ev.role == "civil"
 

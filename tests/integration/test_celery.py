@@ -40,7 +40,9 @@ def test_rolled_back_change_enqueues_nothing(regions, django_capture_on_commit_c
 
 
 @pytest.mark.django_db
-def test_broker_refusal_lands_in_outbox_and_is_flushed_later(regions, monkeypatch, django_capture_on_commit_callbacks):
+def test_broker_refusal_lands_in_outbox_and_is_flushed_later(
+    regions, monkeypatch, django_capture_on_commit_callbacks
+):
     from kombu.exceptions import OperationalError
 
     task = outbox._task("eldercare.core.tasks.notify_user")
@@ -73,7 +75,9 @@ def test_real_worker_over_redis_runs_tasks_against_the_test_database():
     try:
         with app.connection_for_write() as conn:
             conn.default_channel.queue_purge(app.conf.task_default_queue)
-        with start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING", shutdown_timeout=10):
+        with start_worker(
+            app, perform_ping_check=False, pool="solo", loglevel="WARNING", shutdown_timeout=10
+        ):
             result = app.tasks["eldercare.core.tasks.health_check"].delay()
             assert result.get(timeout=30)["db"] == connection.vendor
             # A service's on_commit enqueue, consumed by the worker in its own connection.
@@ -92,4 +96,7 @@ def test_celery_is_configured_for_reliability():
     assert conf.worker_prefetch_multiplier == 1
     assert conf.task_serializer == "json" and conf.accept_content == ["json"]
     assert conf.broker_transport_options["visibility_timeout"] >= 3600
-    assert conf.result_backend_transport_options["visibility_timeout"] == conf.broker_transport_options["visibility_timeout"]
+    assert (
+        conf.result_backend_transport_options["visibility_timeout"]
+        == conf.broker_transport_options["visibility_timeout"]
+    )

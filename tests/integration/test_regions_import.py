@@ -1,8 +1,6 @@
 """The plain `regions` loader and the import_sheet command (CONTRACT.md exit codes, --json)."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -75,8 +73,18 @@ def test_command_json_and_exit_codes(db, capsys, tmp_path):
     f.write_text("区划代码,名称\n370000000000,山东省\n370300000000,淄博市\n", encoding="utf-8")
     call_command("import_sheet", "regions", str(f), "--json", "--dry-run")
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"kind", "rows_total", "created", "updated", "unchanged", "skipped", "committed",
-                        "pending_acceptance", "errors", "warnings"}
+    assert set(out) == {
+        "kind",
+        "rows_total",
+        "created",
+        "updated",
+        "unchanged",
+        "skipped",
+        "committed",
+        "pending_acceptance",
+        "errors",
+        "warnings",
+    }
     assert out["kind"] == "regions" and out["created"] == 2 and out["committed"] is False
     assert Region.objects.count() == 0  # dry run wrote nothing
     # Without --user: allowed only into an empty region table, then audited as the system.
@@ -89,8 +97,11 @@ def test_command_json_and_exit_codes(db, capsys, tmp_path):
 
 
 def test_command_unknown_kind_and_user_exit_2(regions):
-    for args in (["nonsense", str(FIX / "regions.xlsx")], ["regions", str(FIX / "regions.xlsx"), "--user", "nobody"],
-                 ["institutions", str(FIX / "regions.xlsx"), "--user", "nobody"]):
+    for args in (
+        ["nonsense", str(FIX / "regions.xlsx")],
+        ["regions", str(FIX / "regions.xlsx"), "--user", "nobody"],
+        ["institutions", str(FIX / "regions.xlsx"), "--user", "nobody"],
+    ):
         with pytest.raises(SystemExit) as exc:
             call_command("import_sheet", *args)
         assert exc.value.code == 2

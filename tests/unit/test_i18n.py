@@ -49,4 +49,6 @@ def test_compiled_catalogue_matches_the_source():
 def test_placeholders_survive_translation():
     for msgid, msgstr, _f in parse_po(PO.read_text(encoding="utf-8")):
         msgid = msgid[0] if isinstance(msgid, tuple) else msgid
-        assert sorted(re.findall(r"%\(\w+\)[sd]", msgid)) == sorted(re.findall(r"%\(\w+\)[sd]", msgstr)), msgid
+        assert sorted(re.findall(r"%\(\w+\)[sd]", msgid)) == sorted(re.findall(r"%\(\w+\)[sd]", msgstr)), (
+            msgid
+        )

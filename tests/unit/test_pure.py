@@ -25,12 +25,22 @@ def test_region_levels_prefixes_parents(code, level, prefix, parent):
     assert codes.implied_parent(code) == parent
 
 
-@pytest.mark.parametrize("raw,expected", [("370306", "370306000000"), (370306001000, "370306001000"), ("370306001000.0", "370306001000"), (" 370306001 ", "370306001000")])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("370306", "370306000000"),
+        (370306001000, "370306001000"),
+        ("370306001000.0", "370306001000"),
+        (" 370306001 ", "370306001000"),
+    ],
+)
 def test_normalise_accepts_spreadsheet_forms(raw, expected):
     assert codes.normalise(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["", "37030600100", "3703060010001", "37030600100X", "000306001000", "4.40524E+11"])
+@pytest.mark.parametrize(
+    "raw", ["", "37030600100", "3703060010001", "37030600100X", "000306001000", "4.40524E+11"]
+)
 def test_normalise_rejects(raw):
     with pytest.raises(codes.RegionCodeError):
         codes.normalise(raw)
@@ -85,6 +95,6 @@ def test_export_leaves_plain_values():
 
 
 def test_csv_export_has_bom_and_neutralised_cells():
-    data = rows_to_csv(["名称"], [["=HYPERLINK(\"x\")"], ["丝绸路街道"]]).decode("utf-8")
+    data = rows_to_csv(["名称"], [['=HYPERLINK("x")'], ["丝绸路街道"]]).decode("utf-8")
     assert data.startswith("\ufeff")
     assert "'=HYPERLINK" in data

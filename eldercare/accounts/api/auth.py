@@ -17,10 +17,14 @@ class VerifiedSessionAuthentication(SessionAuthentication):
             return None
         user, auth = result
         django_request = request._request
-        if user.otp_required and not (hasattr(django_request.user, "is_verified") and django_request.user.is_verified()):
+        if user.otp_required and not (
+            hasattr(django_request.user, "is_verified") and django_request.user.is_verified()
+        ):
             raise exceptions.AuthenticationFailed(_("Two-factor verification is required."))
         if user.password_expired:
-            raise exceptions.AuthenticationFailed(_("Your password has expired; change it in the portal first."))
+            raise exceptions.AuthenticationFailed(
+                _("Your password has expired; change it in the portal first.")
+            )
         return user, auth
 
 

@@ -27,24 +27,35 @@ class TokenObtainView(APIView):
         ser.is_valid(raise_exception=True)
         django_request = request._request
         if ip_locked(client_ip(django_request)):
-            return Response({"detail": _("Too many failed sign-ins from this network address. Try again later.")}, status=429)
-        user = authenticate(django_request, username=ser.validated_data["username"], password=ser.validated_data["password"])
+            return Response(
+                {"detail": _("Too many failed sign-ins from this network address. Try again later.")},
+                status=429,
+            )
+        user = authenticate(
+            django_request, username=ser.validated_data["username"], password=ser.validated_data["password"]
+        )
         if getattr(django_request, "axes_locked_out", False):
             from ..lockout import lockout_message
 
             return Response({"detail": lockout_message()}, status=429)
         if user is None:
-            return Response({"detail": _("Wrong username or password (or the account is disabled).")}, status=400)
+            return Response(
+                {"detail": _("Wrong username or password (or the account is disabled).")}, status=400
+            )
         if user.otp_required:
             token = (ser.validated_data.get("otp") or "").strip()
             devices = TOTPDevice.objects.filter(user=user, confirmed=True)
             if not token or not any(d.verify_token(token) for d in devices):
-                return Response({"detail": _("A valid two-factor code (otp) is required for this account.")}, status=400)
+                services.second_factor_failed(actor=user, channel="api")
+                return Response(
+                    {"detail": _("A valid two-factor code (otp) is required for this account.")}, status=400
+                )
         if user.password_expired:
-            return Response({"detail": _("Your password has expired; change it in the portal first.")}, status=400)
+            return Response(
+                {"detail": _("Your password has expired; change it in the portal first.")}, status=400
+            )
         key, token = services.token_issue(actor=user, user=user)
         return Response({"token": key, "expires_at": token.expires_at}, status=status.HTTP_200_OK)
-
 
 
 class UserViewSet(viewsets.ReadOnlyModelViewSet):
@@ -55,4 +66,10 @@ class UserViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = get_user_model().objects.none()
 
     def get_queryset(self):
-        return get_user_model().objects.for_user(self.request.user).select_related("region").prefetch_related("groups").order_by("username")
+        return (
+            get_user_model()
+            .objects.for_user(self.request.user)
+            .select_related("region")
+            .prefetch_related("groups")
+            .order_by("username")
+        )

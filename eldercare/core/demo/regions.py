@@ -20,7 +20,9 @@ TOWNSHIPS = [
     ("103", "萌水镇", "town"),
 ]
 
-_COMMUNITY_STEMS = "丝绸 银子 绣花 棉花 新华 长行 正阳 和平 东门 西门 书院 千佛 芙蓉 永和 汇龙 古商 朝阳 兴华".split()
+_COMMUNITY_STEMS = (
+    "丝绸 银子 绣花 棉花 新华 长行 正阳 和平 东门 西门 书院 千佛 芙蓉 永和 汇龙 古商 朝阳 兴华".split()
+)
 _VILLAGE_STEMS = (
     "李家 王家 张家 刘家 孙家 赵家 高家 徐家 马家 吕家 郭家 石家 韩家 彭家 杜家 黄家 田家 宋家 "
     "东坡 西坡 南河 北河 小庄 大庄 前营 后营 柳行 桑园 杏林 梨园 荆山 凤山 泉头 石桥 安仁 崔军"
@@ -29,7 +31,11 @@ _VILLAGE_STEMS = (
 
 def tree() -> list[tuple[str, str, str | None]]:
     """[(code, name, parent code)] parents first; deterministic."""
-    rows = [(PROVINCE[0], PROVINCE[1], None), (CITY[0], CITY[1], PROVINCE[0]), (COUNTY[0], COUNTY[1], CITY[0])]
+    rows = [
+        (PROVINCE[0], PROVINCE[1], None),
+        (CITY[0], CITY[1], PROVINCE[0]),
+        (COUNTY[0], COUNTY[1], CITY[0]),
+    ]
     for t_index, (suffix, name, kind) in enumerate(TOWNSHIPS):
         t_code = f"370306{suffix}000"
         rows.append((t_code, name, COUNTY[0]))

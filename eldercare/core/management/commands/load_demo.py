@@ -17,7 +17,7 @@ from eldercare.core.demo import regions as demo_regions
 from eldercare.regions import codes
 from eldercare.regions.models import Region
 
-DEMO_PASSWORD = "Yiyang@2026"
+DEMO_PASSWORD = "Yiyang@2026"  # noqa: S105 - published demo password, refused outside DEBUG
 # Fixed TOTP secret for the demo administrators only, so a tester can sign in (20 bytes).
 DEMO_TOTP_HEX = "3132333435363738393031323334353637383930"
 TOWNSHIP_CODE = "370306001000"
@@ -41,7 +41,9 @@ class Command(BaseCommand):
         parser.add_argument("--quiet-logins", action="store_true", help="Do not print the demo logins.")
 
     def handle(self, quiet_logins=False, **options):
-        if "production" in os.environ.get("DJANGO_SETTINGS_MODULE", "") and not os.environ.get("PORTAL_ALLOW_DEMO"):
+        # Demo users have a published password and TOTP secret: only on a DEBUG (development)
+        # deployment, or where an operator says so explicitly for a demonstration server.
+        if not (settings.DEBUG or os.environ.get("PORTAL_ALLOW_DEMO") == "1"):
             raise CommandError("load_demo is for development and demonstration databases only.")
         with transaction.atomic():
             created = self._regions()
@@ -67,12 +69,19 @@ class Command(BaseCommand):
 
         for username, role, region, full_name in DEMO_USERS:
             user = services.user_save(
-                actor=SYSTEM, username=username, region=region, full_name=full_name, is_active=True,
+                actor=SYSTEM,
+                username=username,
+                region=region,
+                full_name=full_name,
+                is_active=True,
                 password=DEMO_PASSWORD if not self._has_usable_password(username) else None,
             )
             if user.roles != {role}:
                 services.user_set_roles(actor=SYSTEM, user=user, roles={role})
-            if role in settings.PORTAL_OTP_REQUIRED_ROLES and not TOTPDevice.objects.filter(user=user).exists():
+            if (
+                role in settings.PORTAL_OTP_REQUIRED_ROLES
+                and not TOTPDevice.objects.filter(user=user).exists()
+            ):
                 TOTPDevice.objects.create(user=user, name="演示认证器", key=DEMO_TOTP_HEX, confirmed=True)
 
     @staticmethod
@@ -85,7 +94,7 @@ class Command(BaseCommand):
     def _print_logins(self):
         secret = base64.b32encode(bytes.fromhex(DEMO_TOTP_HEX)).decode()
         self.stdout.write("")
-        self.stdout.write("演示账号 / Demo logins (password 密码: %s)" % DEMO_PASSWORD)
+        self.stdout.write(f"演示账号 / Demo logins (password 密码: {DEMO_PASSWORD})")
         for username, role, region, full_name in DEMO_USERS:
             self.stdout.write(f"  {username:<12} {role:<9} {region}  {full_name}")
         self.stdout.write(
