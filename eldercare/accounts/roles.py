@@ -36,11 +36,12 @@ EXCLUSIVE_ROLES = frozenset({ADMIN, SECURITY, AUDITOR})
 _BUSINESS_READ = [
     "core.access_portal",
     "regions.view_region",
+    "institutions.view_institution",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    HEALTH: [*_BUSINESS_READ, "core.switch_region"],
-    CIVIL: [*_BUSINESS_READ, "core.switch_region"],
+    HEALTH: [*_BUSINESS_READ, "core.switch_region", "institutions.change_medical", "institutions.export_institution"],
+    CIVIL: [*_BUSINESS_READ, "core.switch_region", "institutions.change_eldercare", "institutions.export_institution"],
     TOWNSHIP: [*_BUSINESS_READ, "accounts.view_user"],  # colleagues in their own township
     FINANCE: [*_BUSINESS_READ, "core.switch_region"],
     ADMIN: [

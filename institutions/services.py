@@ -1,0 +1,239 @@
+"""Writes to the registry: atomic, scoped, audited, effective-dated (DOMAIN.md §3).
+
+A change carries the date it took effect in the real world. It splits the version in force on
+that date and carries forward into later versions until one of them changed the same field
+itself, so a closure on 15 December typed in on 5 January after a January bed change still
+counts from 15 December, and the January row keeps its beds."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from eldercare.accounts.scope import SYSTEM, region_in_scope
+from eldercare.audit.models import Action
+from eldercare.audit.services import record
+from eldercare.regions.models import Region
+
+from . import credit_code as cc
+from . import enums
+from .models import FACT_FIELDS, Institution, InstitutionVersion
+
+FAMILY_PERMISSION = {
+    enums.Family.MEDICAL: "institutions.change_medical",
+    enums.Family.ELDERCARE: "institutions.change_eldercare",
+}
+
+
+def _today() -> datetime.date:
+    return timezone.localdate()
+
+
+def _check_permission(actor, family: str, region_code: str) -> None:
+    if actor is SYSTEM:
+        return
+    if not actor.has_perm(FAMILY_PERMISSION[family]):
+        raise PermissionDenied(_("You do not have permission to maintain this kind of institution."))
+    if not region_in_scope(actor, region_code):
+        raise PermissionDenied(_("That region is outside your scope."))
+
+
+def _facts_of(obj) -> dict:
+    return {f: getattr(obj, f + "_id" if f in ("region", "run_by") else f) for f in FACT_FIELDS}
+
+
+def _plain(v):
+    return (
+        v.isoformat()
+        if isinstance(v, datetime.date)
+        else (str(v) if v is not None and not isinstance(v, (bool, int, str)) else v)
+    )
+
+
+def _normalise_facts(changes: dict) -> dict:
+    """Accept model instances or ids for the foreign keys; store ids under the attname key."""
+    out = {}
+    for key, value in changes.items():
+        name = key[:-3] if key.endswith("_id") else key
+        if name not in FACT_FIELDS:
+            raise ValidationError(_("Unknown field: %(name)s") % {"name": key})
+        if name in ("region", "run_by") and value is not None and not isinstance(value, (str, int)):
+            value = value.pk
+        out[name] = value
+    return out
+
+
+def _validate(family: str, facts: dict) -> None:
+    errors = {}
+    t = facts.get("type")
+    if t and enums.TYPE_FAMILY.get(t) != family:
+        errors["type"] = _("The institution type does not belong to this family.")
+    nursing, beds = facts.get("beds_nursing"), facts.get("beds_eldercare")
+    if nursing is not None and beds is not None and nursing > beds:
+        errors["beds_nursing"] = _("Nursing-type beds cannot exceed approved elder-care beds.")
+    region = facts.get("region")
+    if region and not Region.objects.filter(code=region).exists():
+        errors["region"] = _("Unknown region code: %(code)s") % {"code": region}
+    if errors:
+        raise ValidationError(errors)
+
+
+def _apply(target, facts: dict) -> None:
+    for name, value in facts.items():
+        setattr(target, name + "_id" if name in ("region", "run_by") else name, value)
+
+
+def _refresh_current(inst: Institution, today: datetime.date) -> None:
+    """The institution row mirrors the version in force today (or the first, if all are future)."""
+    versions = list(inst.versions.order_by("valid_from"))
+    current = next(
+        (
+            v
+            for v in reversed(versions)
+            if v.valid_from <= today and (v.valid_to is None or v.valid_to > today)
+        ),
+        versions[0],
+    )
+    _apply(inst, _facts_of(current))
+    inst.save()
+
+
+@transaction.atomic
+def institution_create(
+    *, actor, family: str, facts: dict, credit_code: str = "", effective: datetime.date | None = None
+) -> Institution:
+    facts = _normalise_facts(facts)
+    for required in ("name", "type", "region"):
+        if not facts.get(required):
+            raise ValidationError({required: _("This field is required.")})
+    _check_permission(actor, family, facts["region"])
+    _validate(family, facts)
+    code_check = cc.validate(credit_code) if credit_code else None
+    if code_check and code_check.error:
+        raise ValidationError({"credit_code": code_check.error})
+    if not credit_code and facts["type"] not in enums.CODELESS_TYPES:
+        raise ValidationError(
+            {"credit_code": _("A unified social credit code is required for this type of institution.")}
+        )
+    inst = Institution(
+        family=family,
+        credit_code=code_check.code if code_check else "",
+        credit_code_warning=(code_check.warning or "") if code_check else "",
+    )
+    _apply(inst, facts)
+    inst.full_clean(exclude=["portal_no", "run_by"])
+    inst.save()
+    inst.portal_no = f"JG{inst.pk:08d}"
+    inst.save(update_fields=["portal_no"])
+    start = effective or facts.get("opened_on") or _today()
+    version = InstitutionVersion(
+        institution=inst,
+        valid_from=start,
+        changed=sorted(facts),
+        recorded_by=actor if getattr(actor, "pk", None) else None,
+    )
+    _apply(version, _facts_of(inst))
+    version.save()
+    record(
+        actor,
+        Action.CREATE,
+        inst,
+        changes={k: [None, _plain(v)] for k, v in facts.items() if v not in (None, "")},
+        detail={"effective": start.isoformat(), "family": family, "credit_code": inst.credit_code},
+    )
+    return inst
+
+
+def _changes_later(later, changes: dict) -> bool:
+    open_fields = set(changes)
+    for v in later:
+        open_fields -= set(v.changed)
+        facts = _facts_of(v)
+        if any(facts[k] != changes[k] for k in open_fields):
+            return True
+    return False
+
+
+@transaction.atomic
+def institution_change(
+    *, actor, institution: Institution, changes: dict, effective: datetime.date | None = None
+) -> Institution:
+    """Apply `changes` effective from `effective` (default today). Returns the institution; a
+    change that alters nothing writes nothing."""
+    inst = Institution.objects.select_for_update().get(pk=institution.pk)
+    changes = _normalise_facts(changes)
+    _check_permission(actor, inst.family, inst.region_id)
+    if "region" in changes:
+        _check_permission(actor, inst.family, changes["region"])
+    day = effective or _today()
+    versions = list(inst.versions.select_for_update().order_by("valid_from"))
+    covering = next(
+        (v for v in versions if v.valid_from <= day and (v.valid_to is None or v.valid_to > day)), None
+    )
+    if covering is None:
+        # Before the first record: the change reaches back (e.g. a late-entered opening).
+        covering = versions[0]
+    base = _facts_of(covering)
+    merged = {**base, **changes}
+    _validate(inst.family, merged)
+    diff = {k: [_plain(base[k]), _plain(v)] for k, v in changes.items() if base[k] != v}
+    later = [v for v in versions if v.valid_from > day]
+    if not diff and not _changes_later(later, changes):
+        return inst  # re-applying what is already recorded writes nothing
+    recorded_by = actor if getattr(actor, "pk", None) else None
+    if covering.valid_from == day:
+        _apply(covering, changes)
+        covering.changed = sorted(set(covering.changed) | set(changes))
+        covering.recorded_by = recorded_by
+        covering.save()
+    elif covering.valid_from < day:
+        new = InstitutionVersion(
+            institution=inst,
+            valid_from=day,
+            valid_to=covering.valid_to,
+            changed=sorted(changes),
+            recorded_by=recorded_by,
+        )
+        _apply(new, merged)
+        covering.valid_to = day
+        covering.save(update_fields=["valid_to"])
+        new.save()
+    else:  # day before the first version
+        new = InstitutionVersion(
+            institution=inst,
+            valid_from=day,
+            valid_to=covering.valid_from,
+            changed=sorted(changes),
+            recorded_by=recorded_by,
+        )
+        _apply(new, merged)
+        new.save()
+    # Carry the change forward until a later version set the same field itself.
+    open_fields = set(changes)
+    for v in later:
+        open_fields -= set(v.changed)
+        if not open_fields:
+            break
+        _apply(v, {k: changes[k] for k in open_fields})
+        v.save()
+    _refresh_current(inst, _today())
+    record(actor, Action.UPDATE, inst, changes=diff, detail={"effective": day.isoformat()})
+    return inst
+
+
+def institution_set_status(
+    *, actor, institution: Institution, status: str, effective: datetime.date
+) -> Institution:
+    """Close, suspend or reopen, with the date it took effect."""
+    if status not in enums.Status.values:
+        raise ValidationError({"status": _("Unknown status.")})
+    return institution_change(
+        actor=actor,
+        institution=institution,
+        changes={"status": status, "status_date": effective},
+        effective=effective,
+    )
