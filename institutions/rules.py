@@ -55,36 +55,55 @@ def eldercare_warnings(f: Facts, t: Thresholds) -> list[Warning]:
         return out
     if beds >= t.big_home_beds:
         if not _has_unit(f) and not ((f.doctors or 0) + (f.nurses or 0) > 0):
-            out.append(Warning(
-                "big_home_no_medical",
-                f"养老床位{beds}张（{t.big_home_beds}张及以上），应设医务室或护理站等内设医疗机构，或配备医护人员。",
-                "003_596fed3f93511451.txt §二(二)5",
-            ))
+            out.append(
+                Warning(
+                    "big_home_no_medical",
+                    f"养老床位{beds}张（{t.big_home_beds}张及以上），应设医务室或护理站等内设医疗机构，或配备医护人员。",
+                    "003_596fed3f93511451.txt §二(二)5",
+                )
+            )
     elif not _has_unit(f) and not f.run_by_medical and f.has_active_contract is False:
-        out.append(Warning(
-            "small_home_no_contract",
-            f"养老床位{beds}张（不足{t.big_home_beds}张）且无内设医疗机构，应与医疗卫生机构签订有效的合作协议。",
-            "003_596fed3f93511451.txt §二(二)5；004_b5b0377e4d18a956.txt 三(三)1",
-        ))
+        out.append(
+            Warning(
+                "small_home_no_contract",
+                f"养老床位{beds}张（不足{t.big_home_beds}张）且无内设医疗机构，应与医疗卫生机构签订有效的合作协议。",
+                "003_596fed3f93511451.txt §二(二)5；004_b5b0377e4d18a956.txt 三(三)1",
+            )
+        )
     if beds >= t.hospital_option_beds:
-        out.append(Warning(
-            "may_open_hospital",
-            f"养老床位{beds}张（{t.hospital_option_beds}张及以上），可申请设置老年病医院、康复医院或中医医院。",
-            "004_b5b0377e4d18a956.txt（珠府办〔2016〕25号）",
-            severity="info",
-        ))
+        out.append(
+            Warning(
+                "may_open_hospital",
+                f"养老床位{beds}张（{t.hospital_option_beds}张及以上），可申请设置老年病医院、康复医院或中医医院。",
+                "004_b5b0377e4d18a956.txt（珠府办〔2016〕25号）",
+                severity="info",
+            )
+        )
     return out
 
 
 def medical_warnings(f: Facts, t: Thresholds) -> list[Warning]:
     out: list[Warning] = []
-    if f.type in (enums.MedicalType.GENERAL_HOSPITAL, enums.MedicalType.TCM_HOSPITAL) and f.grade in ("2", "3") and f.geriatric_dept is False:
-        out.append(Warning("no_geriatric_dept", "二级及以上综合医院、中医医院应设老年病科。", "003_596fed3f93511451.txt §二(三)9"))
+    if (
+        f.type in (enums.MedicalType.GENERAL_HOSPITAL, enums.MedicalType.TCM_HOSPITAL)
+        and f.grade in ("2", "3")
+        and f.geriatric_dept is False
+    ):
+        out.append(
+            Warning(
+                "no_geriatric_dept",
+                "二级及以上综合医院、中医医院应设老年病科。",
+                "003_596fed3f93511451.txt §二(三)9",
+            )
+        )
     if f.type != enums.MedicalType.PUBLIC_HEALTH and f.green_channel is False:
-        out.append(Warning(
-            "no_green_channel", "医疗卫生机构应开设老年人就医绿色通道。",
-            "000_a6a1084fb0cf220e.txt（周政办字〔2017〕109号）；001_8ffd31154bc4d7b9.txt（冯政发〔2018〕24号）",
-        ))
+        out.append(
+            Warning(
+                "no_green_channel",
+                "医疗卫生机构应开设老年人就医绿色通道。",
+                "000_a6a1084fb0cf220e.txt（周政办字〔2017〕109号）；001_8ffd31154bc4d7b9.txt（冯政发〔2018〕24号）",
+            )
+        )
     return out
 
 

@@ -40,8 +40,18 @@ _BUSINESS_READ = [
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    HEALTH: [*_BUSINESS_READ, "core.switch_region", "institutions.change_medical", "institutions.export_institution"],
-    CIVIL: [*_BUSINESS_READ, "core.switch_region", "institutions.change_eldercare", "institutions.export_institution"],
+    HEALTH: [
+        *_BUSINESS_READ,
+        "core.switch_region",
+        "institutions.change_medical",
+        "institutions.export_institution",
+    ],
+    CIVIL: [
+        *_BUSINESS_READ,
+        "core.switch_region",
+        "institutions.change_eldercare",
+        "institutions.export_institution",
+    ],
     TOWNSHIP: [*_BUSINESS_READ, "accounts.view_user"],  # colleagues in their own township
     FINANCE: [*_BUSINESS_READ, "core.switch_region"],
     ADMIN: [

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 NAV_ITEMS = [
     # (url name, label, icon, permission)
     ("core:home", _("Home"), "house", "core.access_portal"),
+    ("institutions:list", _("Institutions"), "hospital", "institutions.view_institution"),
     ("regions:list", _("Regions"), "diagram-3", "regions.view_region"),
     ("accounts:user_list", _("Users"), "people", "accounts.view_user"),
     ("audit:list", _("Audit trail"), "journal-text", "audit.view_auditevent"),

@@ -239,6 +239,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # CONTRACT.md uses ?format=csv|xlsx for exports; DRF's renderer override must not claim it.
+    "URL_FORMAT_OVERRIDE": "_format",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "医养结合服务平台 API",

@@ -25,7 +25,10 @@ E = dict(family="eldercare", type="elder_home")
         (Facts(**E, beds_eldercare=500, internal_unit="nursing_station"), ["may_open_hospital"]),
         (Facts(**E, beds_eldercare=499, internal_unit="nursing_station"), []),
         (Facts(**E, beds_eldercare=150, status="closed"), []),
-        (Facts(family="medical", type="general_hospital", grade="2", geriatric_dept=False), ["no_geriatric_dept"]),
+        (
+            Facts(family="medical", type="general_hospital", grade="2", geriatric_dept=False),
+            ["no_geriatric_dept"],
+        ),
         (Facts(family="medical", type="general_hospital", grade="1", geriatric_dept=False), []),
         (Facts(family="medical", type="clinic", green_channel=False), ["no_green_channel"]),
         (Facts(family="medical", type="public_health", green_channel=False), []),
@@ -42,5 +45,7 @@ def test_thresholds_configurable():
 
 
 def test_every_warning_cites_a_seed():
-    for w in warnings_for(Facts(**E, beds_eldercare=600)) + warnings_for(Facts(family="medical", type="tcm_hospital", grade="3", geriatric_dept=False, green_channel=False)):
+    for w in warnings_for(Facts(**E, beds_eldercare=600)) + warnings_for(
+        Facts(family="medical", type="tcm_hospital", grade="3", geriatric_dept=False, green_channel=False)
+    ):
         assert ".txt" in w.source and w.message

@@ -1,0 +1,64 @@
+"""Reads of the registry, always scoped."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from . import enums
+from .models import Institution
+from .rules import Facts, Thresholds, warnings_for
+
+SORTS = {
+    "name": "name",
+    "-name": "-name",
+    "region": "region_id",
+    "beds": "beds_eldercare",
+    "-beds": "-beds_eldercare",
+    "opened": "opened_on",
+}
+
+
+def institutions_for(*, actor, region=None, params=None):
+    """The scoped list with the page/API filters (never splatting request data into filter())."""
+    qs = Institution.objects.for_user(actor, region=region).select_related("region", "run_by")
+    p = params or {}
+    if p.get("family") in enums.Family.values:
+        qs = qs.filter(family=p["family"])
+    if p.get("type") in dict(enums.INSTITUTION_TYPES):
+        qs = qs.filter(type=p["type"])
+    if p.get("ownership") in enums.Ownership.values:
+        qs = qs.filter(ownership=p["ownership"])
+    if p.get("status") in enums.Status.values:
+        qs = qs.filter(status=p["status"])
+    if p.get("credit_code"):
+        qs = qs.filter(credit_code=str(p["credit_code"]).strip().upper())
+    region_code = str(p.get("region") or "").strip()
+    if region_code.isdigit() and len(region_code) == 12:
+        from eldercare.regions.codes import prefix_of
+
+        qs = qs.filter(region__code__startswith=prefix_of(region_code))
+    q = str(p.get("q") or "").strip()
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(credit_code__startswith=q.upper()) | Q(portal_no=q.upper()))
+    return qs.order_by(SORTS.get(p.get("sort"), "region_id"), "name", "pk")
+
+
+def facts_for_rules(inst: Institution) -> Facts:
+    return Facts(
+        family=inst.family,
+        type=inst.type,
+        status=inst.status,
+        beds_eldercare=inst.beds_eldercare,
+        internal_unit=inst.internal_unit,
+        doctors=inst.doctors,
+        nurses=inst.nurses,
+        run_by_medical=inst.run_by_id is not None,
+        has_active_contract=None,  # contracts arrive with their issue
+        grade=inst.grade,
+        geriatric_dept=inst.geriatric_dept,
+        green_channel=inst.green_channel,
+    )
+
+
+def warnings_of(inst: Institution, thresholds: Thresholds | None = None):
+    return warnings_for(facts_for_rules(inst), thresholds)

@@ -1,0 +1,74 @@
+import datetime
+import io
+
+import pytest
+from django.test import Client
+
+from eldercare.accounts.scope import SYSTEM
+from eldercare.audit.models import Action, AuditEvent
+from institutions import services
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def insts(regions):
+    a = services.institution_create(
+        actor=SYSTEM,
+        family="eldercare",
+        credit_code="91310110666007217T",
+        facts={
+            "name": "=丝绸路养老院",
+            "type": "elder_home",
+            "region": "370306001001",
+            "beds_eldercare": 120,
+            "opened_on": datetime.date(2019, 1, 1),
+        },
+    )
+    b = services.institution_create(
+        actor=SYSTEM,
+        family="eldercare",
+        facts={"name": "李家村幸福院", "type": "rural_happiness_home", "region": "370306100201"},
+    )
+    return a, b
+
+
+def test_list_detail_scope_and_warnings(insts, make_user, login):
+    a, b = insts
+    t = login(Client(), make_user("t1", "township", "370306001000"))
+    body = t.get("/institutions/").content.decode()
+    assert "丝绸路养老院" in body and "李家村幸福院" not in body
+    detail = t.get(f"/institutions/{a.pk}/").content.decode()
+    assert "003_596fed3f93511451.txt" in detail  # ≥100 beds without a unit: cited warning
+    assert t.get(f"/institutions/{b.pk}/").status_code == 404
+
+
+def test_api_shape_and_scope(insts, make_user, login):
+    a, b = insts
+    c = login(Client(), make_user("h1", "health"))
+    data = c.get("/api/v1/institutions/", {"family": "eldercare"}).json()
+    assert data["count"] == 2
+    row = next(r for r in data["results"] if r["id"] == a.pk)
+    assert (
+        row["region"] == "370306001001" and row["portal_no"] == a.portal_no and row["green_channel"] is None
+    )
+    assert row["warnings"][0]["code"] == "big_home_no_medical"
+    t = login(Client(), make_user("t2", "township", "370306100000"))
+    assert t.get(f"/api/v1/institutions/{a.pk}/").status_code == 404
+    assert t.get("/api/v1/institutions/", {"credit_code": "91310110666007217T"}).json()["count"] == 0
+
+
+def test_export_neutralised_and_audited(insts, make_user, login):
+    from openpyxl import load_workbook
+
+    c = login(Client(), make_user("c1", "civil"))
+    resp = c.get("/api/v1/institutions/export/", {"format": "xlsx"})
+    assert resp.status_code == 200
+    ws = load_workbook(io.BytesIO(resp.content)).active
+    names = [r[1] for r in ws.iter_rows(min_row=2, values_only=True)]
+    assert "'=丝绸路养老院" in names
+    csv_body = c.get("/institutions/", {"export": "csv"}).content.decode("utf-8-sig")
+    assert "'=丝绸路养老院" in csv_body
+    assert AuditEvent.objects.filter(action=Action.EXPORT, username="c1").count() == 2
+    fin = login(Client(), make_user("f1", "finance"))
+    assert fin.get("/institutions/", {"export": "csv"}).status_code == 403
