@@ -24,6 +24,28 @@ def home_cards(actor, region) -> list[dict]:
         cards.append(
             {"label": _("Villages and communities"), "value": counts["villages"], "icon": "house-door"}
         )
+    if actor.has_perm("institutions.view_institution"):
+        from django.db.models import Sum
+
+        from institutions.models import Institution
+
+        insts = Institution.objects.for_user(actor, region=region).filter(status="operating")
+        agg = insts.aggregate(
+            medical=Count("pk", filter=Q(family="medical")),
+            eldercare=Count("pk", filter=Q(family="eldercare")),
+            beds=Sum("beds_eldercare", filter=Q(family="eldercare")),
+        )
+        cards.append(
+            {"label": _("Operating medical institutions"), "value": agg["medical"], "icon": "hospital"}
+        )
+        cards.append(
+            {
+                "label": _("Operating elder-care institutions"),
+                "value": agg["eldercare"],
+                "icon": "house-heart",
+            }
+        )
+        cards.append({"label": _("Approved elder-care beds"), "value": agg["beds"] or 0, "icon": "hospital"})
     if actor.has_perm("accounts.view_user"):
         users = get_user_model().objects.for_user(actor).filter(region__code__startswith=region.prefix)
         cards.append(

@@ -48,7 +48,13 @@ class Command(BaseCommand):
         with transaction.atomic():
             created = self._regions()
             self._users()
+            new_institutions = self._institutions()
+        from institutions.models import Institution
+
         self.stdout.write(self.style.SUCCESS(f"Demo regions: {Region.objects.count()} ({created} new)."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo institutions: {Institution.objects.count()} ({new_institutions} new).")
+        )
         if not quiet_logins:
             self._print_logins()
 
@@ -83,6 +89,54 @@ class Command(BaseCommand):
                 and not TOTPDevice.objects.filter(user=user).exists()
             ):
                 TOTPDevice.objects.create(user=user, name="演示认证器", key=DEMO_TOTP_HEX, confirmed=True)
+
+    def _institutions(self) -> int:
+        """Idempotent: an institution already present (by code or by village + name) is left alone."""
+        from eldercare.core.demo import institutions as demo
+        from institutions import services as inst_services
+        from institutions.models import Institution
+
+        existing = set(Institution.objects.values_list("name", flat=True))
+        new = 0
+        for item in demo.medical():
+            if item["name"] in existing:
+                continue
+            item = dict(item)
+            no_code = item.pop("no_code", False)
+            dept, cat = item.pop("code_dept", "1"), item.pop("code_cat", "2")
+            code = "" if no_code else demo.credit_code(item["name"], dept, cat)
+            inst_services.institution_create(
+                actor=SYSTEM,
+                family="medical",
+                credit_code=code,
+                facts={**item, "status": "operating", "opened_on": demo.OPENED},
+            )
+            new += 1
+        by_name = {i.name: i for i in Institution.objects.filter(family="medical")}
+        for name, type_, suffix, ownership, beds, nursing, unit, run_by in demo.ELDERCARE:
+            if name in existing:
+                continue
+            inst_services.institution_create(
+                actor=SYSTEM,
+                family="eldercare",
+                credit_code=by_name[run_by].credit_code if run_by else demo.credit_code(name, "5", "2"),
+                facts={
+                    "name": name,
+                    "type": type_,
+                    "region": f"370306{suffix}000",
+                    "ownership": ownership,
+                    "beds_eldercare": beds,
+                    "beds_nursing": nursing,
+                    "internal_unit": unit,
+                    "run_by": by_name[run_by].pk if run_by else None,
+                    "status": "operating",
+                    "opened_on": demo.OPENED,
+                    "caregivers": max(beds // 8, 2),
+                    "nurses": 2 if unit != "none" else 0,
+                },
+            )
+            new += 1
+        return new
 
     @staticmethod
     def _has_usable_password(username):
