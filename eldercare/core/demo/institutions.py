@@ -114,7 +114,7 @@ def medical() -> list[dict]:
                     code_cat="2",
                 )
             )
-    for code, name, parent in demo_regions.tree():
+    for code, name, _parent in demo_regions.tree():
         if len(code) == 12 and code[9:] != "000" and code[6:9] >= "100":
             # Villages of the towns: most have a 村卫生室 (often without a credit code).
             if int(code[-2:]) % 5 != 0:
