@@ -29,12 +29,25 @@ class Facts:
     green_channel: bool | None = None
 
 
+SHORT = {
+    "big_home_no_medical": "缺内设医疗机构",
+    "small_home_no_contract": "缺医养签约",
+    "may_open_hospital": "可设医院",
+    "no_geriatric_dept": "未设老年病科",
+    "no_green_channel": "无绿色通道",
+}
+
+
 @dataclass(frozen=True)
 class Warning:
     code: str
     message: str
     source: str
     severity: str = "warning"  # or "info"
+
+    @property
+    def short(self) -> str:
+        return SHORT.get(self.code, self.code)
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,9 @@ def institution_list(request):
 @portal_permission_required("institutions.view_institution")
 def institution_detail(request, pk):
     inst = get_for_user(Institution.objects.select_related("region", "run_by"), request.user, pk=pk)
-    versions = inst.versions.select_related("recorded_by").order_by("-valid_from")
+    versions = list(inst.versions.select_related("recorded_by").order_by("-valid_from"))
+    for v in versions:
+        v.changed_labels = [str(Institution._meta.get_field(name).verbose_name) for name in v.changed]
     return render(
         request,
         "institutions/institution_detail.html",
