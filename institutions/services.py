@@ -184,6 +184,10 @@ def institution_change(
     later = [v for v in versions if v.valid_from > day]
     if not diff and not _changes_later(later, changes):
         return inst  # re-applying what is already recorded writes nothing
+    if diff:
+        # A form sends every field; only the ones that differ are this change (and stop the
+        # carry-forward of earlier late entries at this version).
+        changes = {k: changes[k] for k in diff}
     recorded_by = actor if getattr(actor, "pk", None) else None
     if covering.valid_from == day:
         _apply(covering, changes)

@@ -1,14 +1,18 @@
-from django.core.exceptions import PermissionDenied
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from eldercare.accounts.scope import get_for_user
 from eldercare.core import regionview
 from eldercare.core.views import portal_permission_required
 
 from . import enums
+from . import services
 from .exports import export_institutions
+from .forms import InstitutionForm, StatusForm
 from .models import Institution
 from .selectors import institutions_for, warnings_of
 
@@ -55,7 +59,92 @@ def institution_detail(request, pk):
         {
             "obj": inst,
             "versions": versions,
+            "can_edit": request.user.has_perm(services.FAMILY_PERMISSION[inst.family]),
             "warnings": warnings_of(inst),
             "ownership_label": enums.OWNERSHIP_LABELS.get(inst.family, {}).get(inst.ownership, ""),
         },
     )
+
+
+def _editable_family(user, family=None):
+    allowed = [f for f, perm in services.FAMILY_PERMISSION.items() if user.has_perm(perm)]
+    if family is not None:
+        if family not in allowed:
+            raise PermissionDenied
+        return family
+    if not allowed:
+        raise PermissionDenied
+    return allowed[0]
+
+
+def _form_errors(form, exc):
+    if hasattr(exc, "error_dict"):
+        for field, errs in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errs)
+    else:
+        for msg in getattr(exc, "messages", [str(exc)]):
+            form.add_error(None, msg)
+
+
+@portal_permission_required("institutions.view_institution")
+def institution_create(request):
+    family = _editable_family(request.user, request.GET.get("family") or None)
+    form = InstitutionForm(request.POST or None, actor=request.user, family=family)
+    if request.method == "POST" and form.is_valid():
+        try:
+            inst = services.institution_create(
+                actor=request.user,
+                family=family,
+                facts=form.facts(),
+                credit_code=form.cleaned_data.get("credit_code") or "",
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("institutions:detail", pk=inst.pk)
+    return render(request, "institutions/institution_form.html", {"form": form, "family": family})
+
+
+@portal_permission_required("institutions.view_institution")
+def institution_edit(request, pk):
+    inst = get_for_user(Institution, request.user, pk=pk)
+    _editable_family(request.user, inst.family)
+    form = InstitutionForm(request.POST or None, actor=request.user, family=inst.family, instance=inst)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.institution_change(
+                actor=request.user,
+                institution=inst,
+                changes=form.facts(),
+                effective=form.cleaned_data.get("effective"),
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("institutions:detail", pk=inst.pk)
+    return render(
+        request, "institutions/institution_form.html", {"form": form, "family": inst.family, "obj": inst}
+    )
+
+
+@portal_permission_required("institutions.view_institution")
+def institution_status(request, pk):
+    inst = get_for_user(Institution, request.user, pk=pk)
+    _editable_family(request.user, inst.family)
+    form = StatusForm(request.POST or None, initial={"status": inst.status})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.institution_set_status(
+                actor=request.user,
+                institution=inst,
+                status=form.cleaned_data["status"],
+                effective=form.cleaned_data["effective"],
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("institutions:detail", pk=inst.pk)
+    return render(request, "institutions/institution_status.html", {"form": form, "obj": inst})

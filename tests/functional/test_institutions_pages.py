@@ -72,3 +72,49 @@ def test_export_neutralised_and_audited(insts, make_user, login):
     assert AuditEvent.objects.filter(action=Action.EXPORT, username="c1").count() == 2
     fin = login(Client(), make_user("f1", "finance"))
     assert fin.get("/institutions/", {"export": "csv"}).status_code == 403
+
+
+def test_civil_creates_edits_and_closes_an_elder_care_institution_in_pages(regions, make_user, login):
+    from institutions.models import Institution, versions_on
+
+    civil = login(Client(), make_user("c1", "civil"))
+    resp = civil.post(
+        "/institutions/new/?family=eldercare",
+        {
+            "credit_code": "91310110666007217T",
+            "name": "萌水颐养院",
+            "type": "elder_home",
+            "region": "370306100000",
+            "ownership": "private",
+            "opened_on": "2021-05-01",
+            "beds_eldercare": "80",
+            "beds_nursing": "40",
+            "green_channel": "",
+        },
+    )
+    assert resp.status_code == 302, resp.content.decode()[:2000]
+    inst = Institution.objects.get(name="萌水颐养院")
+    assert inst.family == "eldercare" and inst.green_channel is None
+    form = civil.get(f"/institutions/{inst.pk}/edit/")
+    assert form.status_code == 200
+    data = {k: v for k, v in form.context["form"].initial.items() if v is not None}
+    data.update({"beds_eldercare": "100", "effective": "2024-01-01", "region": "370306100000"})
+    assert civil.post(f"/institutions/{inst.pk}/edit/", data).status_code == 302
+    assert versions_on(datetime.date(2023, 6, 1)).get(institution=inst).beds_eldercare == 80
+    assert versions_on(datetime.date(2024, 6, 1)).get(institution=inst).beds_eldercare == 100
+    assert (
+        civil.post(
+            f"/institutions/{inst.pk}/status/", {"status": "closed", "effective": "2025-12-15"}
+        ).status_code
+        == 302
+    )
+    assert versions_on(datetime.date(2025, 12, 31)).get(institution=inst).status == "closed"
+    # Health cannot maintain elder care; township cannot maintain either.
+    health = login(Client(), make_user("h1", "health"))
+    assert health.get(f"/institutions/{inst.pk}/edit/").status_code == 403
+    assert health.get("/institutions/new/?family=eldercare").status_code == 403
+    bad = civil.post(
+        "/institutions/new/?family=eldercare",
+        {"credit_code": "123", "name": "x", "type": "elder_home", "region": "370306100000"},
+    )
+    assert bad.status_code == 200 and "18位" in bad.content.decode()

@@ -162,3 +162,18 @@ def test_roles_and_scope(make_user):
         services.institution_change(actor=township, institution=inst, changes={"beds_eldercare": 1})
     assert list(Institution.objects.for_user(township)) == []
     assert list(Institution.objects.for_user(civil)) == [inst]
+
+
+def test_a_full_form_records_only_the_fields_that_changed(regions):
+    from institutions.models import FACT_FIELDS
+
+    inst = home()
+    current = {f: getattr(inst, f + "_id" if f in ("region", "run_by") else f) for f in FACT_FIELDS}
+    services.institution_change(
+        actor=SYSTEM, institution=inst, changes={**current, "beds_eldercare": 140}, effective=D(2024, 1, 1)
+    )
+    v = InstitutionVersion.objects.get(institution=inst, valid_from=D(2024, 1, 1))
+    assert v.changed == ["beds_eldercare"]
+    # A later-entered closure dated before it still carries through (status was not changed in 2024).
+    services.institution_set_status(actor=SYSTEM, institution=inst, status="closed", effective=D(2023, 6, 1))
+    assert on(inst, D(2024, 6, 1)).status == "closed"
