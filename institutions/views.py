@@ -9,8 +9,7 @@ from eldercare.accounts.scope import get_for_user
 from eldercare.core import regionview
 from eldercare.core.views import portal_permission_required
 
-from . import enums
-from . import services
+from . import enums, services
 from .exports import export_institutions
 from .forms import InstitutionForm, StatusForm
 from .models import Institution
