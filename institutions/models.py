@@ -83,6 +83,9 @@ class Institution(InstitutionFacts):
     family = models.CharField(_("family"), max_length=10, choices=enums.Family.choices)
     credit_code = models.CharField(_("unified social credit code"), max_length=18, blank=True, db_index=True)
     credit_code_warning = models.CharField(_("credit code warning"), max_length=200, blank=True)
+    # ",code1,code2," of today's compliance warnings (rules.py), kept current by the services so
+    # lists filter and the home page counts in the database.
+    warning_codes = models.CharField(_("compliance warnings"), max_length=200, blank=True, db_index=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

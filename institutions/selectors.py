@@ -6,7 +6,7 @@ from django.db.models import Q
 
 from . import enums
 from .models import Institution
-from .rules import Facts, Thresholds, warnings_for
+from .rules import SHORT, Facts, Thresholds, warnings_for
 
 SORTS = {
     "name": "name",
@@ -37,6 +37,11 @@ def institutions_for(*, actor, region=None, params=None):
         from eldercare.regions.codes import prefix_of
 
         qs = qs.filter(region__code__startswith=prefix_of(region_code))
+    w = str(p.get("warnings") or "")
+    if w == "any":
+        qs = qs.exclude(warning_codes="")
+    elif w in SHORT:
+        qs = qs.filter(warning_codes__contains=f",{w},")
     q = str(p.get("q") or "").strip()
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(credit_code__startswith=q.upper()) | Q(portal_no=q.upper()))

@@ -87,6 +87,13 @@ def _apply(target, facts: dict) -> None:
         setattr(target, name + "_id" if name in ("region", "run_by") else name, value)
 
 
+def _warning_codes(inst: Institution) -> str:
+    from .selectors import warnings_of
+
+    codes = [w.code for w in warnings_of(inst) if w.severity == "warning"]
+    return f",{','.join(codes)}," if codes else ""
+
+
 def _refresh_current(inst: Institution, today: datetime.date) -> None:
     """The institution row mirrors the version in force today (or the first, if all are future)."""
     versions = list(inst.versions.order_by("valid_from"))
@@ -99,6 +106,7 @@ def _refresh_current(inst: Institution, today: datetime.date) -> None:
         versions[0],
     )
     _apply(inst, _facts_of(current))
+    inst.warning_codes = _warning_codes(inst)
     inst.save()
 
 
@@ -128,7 +136,8 @@ def institution_create(
     inst.full_clean(exclude=["portal_no", "run_by"])
     inst.save()
     inst.portal_no = f"JG{inst.pk:08d}"
-    inst.save(update_fields=["portal_no"])
+    inst.warning_codes = _warning_codes(inst)
+    inst.save(update_fields=["portal_no", "warning_codes"])
     start = effective or facts.get("opened_on") or _today()
     version = InstitutionVersion(
         institution=inst,
@@ -241,3 +250,20 @@ def institution_set_status(
         changes={"status": status, "status_date": effective},
         effective=effective,
     )
+
+
+def refresh_warning_codes(queryset=None) -> int:
+    """Recompute the stored compliance warnings (after rule or threshold changes). Returns the
+    number of institutions whose warnings changed; written with bulk_update and logged."""
+    from eldercare.audit.services import record_bulk
+
+    changed = []
+    for inst in (queryset if queryset is not None else Institution.objects.all()).select_related("run_by"):
+        codes = _warning_codes(inst)
+        if codes != inst.warning_codes:
+            inst.warning_codes = codes
+            changed.append(inst)
+    Institution.objects.bulk_update(changed, ["warning_codes"], batch_size=1000)
+    if changed:
+        record_bulk(SYSTEM, Institution, count=len(changed), detail={"what": "refresh_warning_codes"})
+    return len(changed)

@@ -13,6 +13,7 @@ from . import enums, services
 from .exports import export_institutions
 from .forms import InstitutionForm, StatusForm
 from .models import Institution
+from .rules import SHORT
 from .selectors import institutions_for, warnings_of
 
 _FILTER_KEYS = ("q", "family", "type", "ownership", "status", "region", "sort", "warnings")
@@ -42,6 +43,7 @@ def institution_list(request):
             "types": enums.INSTITUTION_TYPES,
             "statuses": enums.Status.choices,
             "ownerships": enums.Ownership.choices,
+            "warning_choices": [(k, v) for k, v in SHORT.items() if k != "may_open_hospital"],
         },
     )
 

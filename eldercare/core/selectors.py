@@ -46,6 +46,14 @@ def home_cards(actor, region) -> list[dict]:
             }
         )
         cards.append({"label": _("Approved elder-care beds"), "value": agg["beds"] or 0, "icon": "hospital"})
+        cards.append(
+            {
+                "label": _("Institutions with compliance warnings"),
+                "value": insts.exclude(warning_codes="").count(),
+                "icon": "exclamation-triangle",
+                "link": "/institutions/?warnings=any",
+            }
+        )
     if actor.has_perm("accounts.view_user"):
         users = get_user_model().objects.for_user(actor).filter(region__code__startswith=region.prefix)
         cards.append(

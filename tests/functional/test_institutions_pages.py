@@ -118,3 +118,17 @@ def test_civil_creates_edits_and_closes_an_elder_care_institution_in_pages(regio
         {"credit_code": "123", "name": "x", "type": "elder_home", "region": "370306100000"},
     )
     assert bad.status_code == 200 and "18位" in bad.content.decode()
+
+
+def test_compliance_filter_and_home_count(insts, make_user, login):
+    a, _b = insts
+    c = login(Client(), make_user("c9", "civil"))
+    assert [i.pk for i in c.get("/institutions/", {"warnings": "big_home_no_medical"}).context["page"]] == [
+        a.pk
+    ]
+    assert [i.pk for i in c.get("/institutions/", {"warnings": "any"}).context["page"]] == [a.pk]
+    cards = {str(x["label"]): x["value"] for x in c.get("/").context["cards"]}
+    assert cards["存在合规提示的机构"] == 1
+    # Fixing the cause clears the warning.
+    services.institution_change(actor=SYSTEM, institution=a, changes={"internal_unit": "infirmary"})
+    assert list(c.get("/institutions/", {"warnings": "any"}).context["page"]) == []

@@ -136,6 +136,7 @@ class Command(BaseCommand):
                 },
             )
             new += 1
+        inst_services.refresh_warning_codes()
         return new
 
     @staticmethod
