@@ -79,9 +79,13 @@ class User(AbstractUser):
         if cached is None:
             if not self.pk:
                 return frozenset()
-            cached = frozenset(
-                self.groups.filter(name__in=role_defs.ROLE_CODES).values_list("name", flat=True)
-            )
+            if "groups" in getattr(self, "_prefetched_objects_cache", {}):
+                # Lists prefetch groups: no query per row.
+                cached = frozenset(g.name for g in self.groups.all() if g.name in role_defs.ROLE_CODES)
+            else:
+                cached = frozenset(
+                    self.groups.filter(name__in=role_defs.ROLE_CODES).values_list("name", flat=True)
+                )
             self._roles_cache = cached
         return cached
 
