@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from eldercare.accounts.scope import get_for_user
 from eldercare.core import regionview
-from eldercare.core.views import portal_permission_required
+from eldercare.core.views import add_service_errors, portal_permission_required
 
 from . import enums, services
 from .exports import export_institutions
@@ -78,15 +78,6 @@ def _editable_family(user, family=None):
     return allowed[0]
 
 
-def _form_errors(form, exc):
-    if hasattr(exc, "error_dict"):
-        for field, errs in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errs)
-    else:
-        for msg in getattr(exc, "messages", [str(exc)]):
-            form.add_error(None, msg)
-
-
 @portal_permission_required("institutions.view_institution")
 def institution_create(request):
     family = _editable_family(request.user, request.GET.get("family") or None)
@@ -100,7 +91,7 @@ def institution_create(request):
                 credit_code=form.cleaned_data.get("credit_code") or "",
             )
         except (ValidationError, PermissionDenied) as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Saved."))
             return redirect("institutions:detail", pk=inst.pk)
@@ -121,7 +112,7 @@ def institution_edit(request, pk):
                 effective=form.cleaned_data.get("effective"),
             )
         except (ValidationError, PermissionDenied) as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Saved."))
             return redirect("institutions:detail", pk=inst.pk)
@@ -144,7 +135,7 @@ def institution_status(request, pk):
                 effective=form.cleaned_data["effective"],
             )
         except (ValidationError, PermissionDenied) as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Saved."))
             return redirect("institutions:detail", pk=inst.pk)

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from eldercare.core.views import portal_permission_required
+from eldercare.core.views import add_service_errors, portal_permission_required
 
 from . import roles as role_defs
 from . import services
@@ -166,8 +166,7 @@ def _user_form_view(request, user=None):
                 must_change_password=True if data["password"] else None,
             )
         except (ValidationError, PermissionDenied) as exc:
-            for msg in getattr(exc, "messages", [str(exc)]):
-                form.add_error(None, msg)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Saved."))
             return redirect("accounts:user_detail", pk=saved.pk)
@@ -201,8 +200,7 @@ def user_roles(request, pk):
                 region=form.cleaned_data["region"],
             )
         except (ValidationError, PermissionDenied) as exc:
-            for msg in getattr(exc, "messages", [str(exc)]):
-                form.add_error(None, msg)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Roles saved."))
             return redirect("accounts:user_detail", pk=user.pk)

@@ -14,6 +14,17 @@ from eldercare.accounts.scope import region_in_scope
 from . import regionview
 
 
+def add_service_errors(form, exc) -> None:
+    """Show a service's ValidationError/PermissionDenied on the form: field errors on their
+    fields, the rest at the top."""
+    if hasattr(exc, "error_dict"):
+        for field, errs in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errs)
+    else:
+        for msg in getattr(exc, "messages", [str(exc)]):
+            form.add_error(None, msg)
+
+
 class PortalPermissionMixin(AccessMixin):
     """Login, then `core.access_portal` plus the view's own `permission_required` (a string or
     a tuple). Logged-in users without it get 403, not a login loop."""
