@@ -1,0 +1,101 @@
+"""Reading an uploaded sheet: sniff the content (not the extension), guard, then yield rows.
+
+.xlsx, .xls and .ods are read by python-calamine (Rust; ~10× openpyxl read-only on this machine,
+docs/adr/0008-sheet-reader.md); .csv is decoded as UTF-8 (with or without BOM), else GB18030
+(a superset of GBK). Guards run before parsing: file size, zip entry count and total
+uncompressed size (zip bombs), sheet count, row count. Every refusal is a `SheetError` with a
+Chinese message (row None: it is about the file)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from dataclasses import dataclass
+
+MAX_BYTES = 20 * 1024 * 1024
+MAX_UNCOMPRESSED = 200 * 1024 * 1024
+MAX_ZIP_ENTRIES = 2000
+MAX_SHEETS = 50
+MAX_ROWS = 200_000
+
+
+class SheetError(Exception):
+    def __init__(self, message: str, row: int | None = None, column: str | None = None):
+        super().__init__(message)
+        self.message, self.row, self.column = message, row, column
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    kind: str  # xlsx | xls | ods | csv
+    data: bytes
+
+
+def sniff(data: bytes) -> Sniffed:
+    if not data:
+        raise SheetError("文件是空的。")
+    if len(data) > MAX_BYTES:
+        raise SheetError(f"文件超过 {MAX_BYTES // 1024 // 1024} MB，请拆分后分批上传。")
+    if data[:4] == b"PK\x03\x04":
+        try:
+            zf = zipfile.ZipFile(io.BytesIO(data))
+            infos = zf.infolist()
+        except zipfile.BadZipFile as exc:
+            raise SheetError("文件已损坏，无法打开。") from exc
+        if len(infos) > MAX_ZIP_ENTRIES or sum(i.file_size for i in infos) > MAX_UNCOMPRESSED:
+            raise SheetError("文件解压后过大，已拒绝（疑似压缩炸弹）。")
+        names = {i.filename for i in infos}
+        if "xl/workbook.xml" in names:
+            return Sniffed("xlsx", data)
+        if (
+            "content.xml" in names
+            and "mimetype" in names
+            and b"opendocument.spreadsheet" in zf.read("mimetype")[:100]
+        ):
+            return Sniffed("ods", data)
+        raise SheetError("这不是电子表格文件（支持 .xlsx、.xls、.ods、.csv）。")
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return Sniffed("xls", data)
+    head = data[:4096]
+    if b"\x00" in head or head.startswith((b"\x89PNG", b"%PDF", b"\xff\xd8\xff", b"GIF8")):
+        raise SheetError("这不是电子表格文件（支持 .xlsx、.xls、.ods、.csv）。")
+    return Sniffed("csv", data)
+
+
+def decode_text(data: bytes) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise SheetError("无法识别文件的文字编码，请另存为 UTF-8 或 GBK 编码的 CSV，或 Excel 文件。") from exc
+
+
+def read_rows(data: bytes) -> list[list]:
+    """All rows of the first sheet, as the user sees them (row 1 = list index 0)."""
+    sniffed = sniff(data)
+    if sniffed.kind == "csv":
+        rows = list(csv.reader(io.StringIO(decode_text(sniffed.data))))
+    else:
+        from python_calamine import CalamineWorkbook
+
+        try:
+            wb = CalamineWorkbook.from_filelike(io.BytesIO(sniffed.data))
+        except Exception as exc:  # calamine raises its own error types for damaged files
+            raise SheetError("文件已损坏或格式不受支持，无法读取。") from exc
+        if len(wb.sheet_names) > MAX_SHEETS:
+            raise SheetError(f"工作表过多（超过 {MAX_SHEETS} 个）。")
+        if not wb.sheet_names:
+            raise SheetError("文件中没有工作表。")
+        try:
+            rows = wb.get_sheet_by_index(0).to_python(skip_empty_area=False)
+        except Exception as exc:
+            raise SheetError("文件已损坏或格式不受支持，无法读取。") from exc
+    if len(rows) > MAX_ROWS:
+        raise SheetError(f"行数超过 {MAX_ROWS} 行，请拆分后分批上传。")
+    return [["" if c is None else c for c in row] for row in rows]
