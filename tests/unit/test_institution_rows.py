@@ -1,0 +1,121 @@
+"""The institutions row parser: messy values in, facts or located Chinese errors out."""
+
+import datetime
+
+from eldercare.sheets import values as v
+from institutions.importers import parse_grade, parse_row, row_key
+
+
+def cells(**kw):
+    base = {
+        "name": "北郊镇敬老院",
+        "family": "养老服务机构",
+        "type": "敬老院",
+        "region": "370306100000",
+        "credit_code": "91310110666007217T",
+    }
+    base.update(kw)
+    return base
+
+
+def test_a_messy_but_valid_row():
+    row = parse_row(
+        5,
+        cells(
+            beds_eldercare="120张",
+            beds_nursing="６０",
+            opened_on="2016年6月1日",
+            green_channel="√",
+            family_bed="无",
+            hospice="未填报",
+            ownership="公办公营",
+        ),
+    )
+    assert row.errors == []
+    f = row.facts
+    assert f["type"] == "elder_home" and f["region"] == "370306100000"
+    assert (f["beds_eldercare"], f["beds_nursing"]) == (120, 60)
+    assert f["opened_on"] == datetime.date(2016, 6, 1)
+    assert (f["green_channel"], f["family_bed"], f["hospice"]) == (True, False, None)
+    assert f["ownership"] == "public" and row.credit_code == "91310110666007217T"
+    assert row_key(row) == ("code", "91310110666007217T", "eldercare")
+
+
+def test_blank_cells_leave_values_unchanged_and_clear_clears():
+    row = parse_row(3, cells(beds_eldercare="", address="清空", green_channel=None))
+    assert "beds_eldercare" not in row.facts and "green_channel" not in row.facts
+    assert row.facts["address"] == ""
+
+
+def test_errors_are_located_and_chinese():
+    row = parse_row(
+        7,
+        cells(
+            credit_code="4.40524E+17",
+            beds_eldercare="很多",
+            beds_nursing="10",
+            type="养老公寓",
+            region="3703",
+        ),
+    )
+    got = {(e["row"], e["column"]) for e in row.errors}
+    assert {(7, "统一社会信用代码"), (7, "核定养老床位数"), (7, "机构类型"), (7, "所属区划代码")} <= got
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in e["message"]) for e in row.errors)
+
+
+def test_nursing_beds_cannot_exceed_beds():
+    row = parse_row(2, cells(beds_eldercare="50", beds_nursing="80"))
+    assert [e["column"] for e in row.errors] == ["护理型床位数"]
+
+
+def test_codeless_village_clinic_keyed_by_region_and_name():
+    row = parse_row(
+        4,
+        {
+            "name": "李家村卫生室",
+            "family": "医疗卫生机构",
+            "type": "村卫生室",
+            "region": "370306100201",
+            "credit_code": "",
+        },
+    )
+    assert row.errors == [] and row_key(row) == ("name", "370306100201", "李家村卫生室")
+    missing = parse_row(
+        4,
+        {
+            "name": "某诊所",
+            "family": "医疗卫生机构",
+            "type": "诊所",
+            "region": "370306100000",
+            "credit_code": "",
+        },
+    )
+    assert [e["column"] for e in missing.errors] == ["统一社会信用代码"]
+
+
+def test_wrong_check_character_is_a_warning():
+    row = parse_row(2, cells(credit_code="91310110666007217A"))
+    assert row.errors == [] and row.warnings[0]["column"] == "统一社会信用代码"
+
+
+def test_grades():
+    assert parse_grade("二级甲等") == ("2", "A")
+    assert parse_grade("二甲") == ("2", "A")
+    assert parse_grade("三级") == ("3", "")
+    assert parse_grade("未定级") == ("none", "")
+    assert parse_grade("") == (v.UNCHANGED, v.UNCHANGED)
+
+
+def test_medical_ownership_synonym():
+    row = parse_row(
+        2,
+        {
+            "name": "x诊所",
+            "family": "医疗卫生机构",
+            "type": "诊所",
+            "region": "370306100000",
+            "credit_code": "91310110666007217T",
+            "ownership": "民营",
+        },
+    )
+    assert row.facts["ownership"] == "private"
