@@ -38,6 +38,16 @@ SHORT = {
 }
 
 
+# The seeds by file name (the stable reference) and how an official cites them.
+SEED_TITLES = {
+    "000_a6a1084fb0cf220e.txt": "周政办字〔2017〕109号",
+    "001_8ffd31154bc4d7b9.txt": "冯政发〔2018〕24号",
+    "002_143d69c61604bf96.txt": "东政办〔2022〕42号",
+    "003_596fed3f93511451.txt": "四川某区医养结合实施方案",
+    "004_b5b0377e4d18a956.txt": "珠府办〔2016〕25号",
+}
+
+
 @dataclass(frozen=True)
 class Warning:
     code: str
@@ -48,6 +58,14 @@ class Warning:
     @property
     def short(self) -> str:
         return SHORT.get(self.code, self.code)
+
+    @property
+    def citation(self) -> str:
+        """The source as an official reads it: 文号 instead of the seed's file name."""
+        text = self.source
+        for name, title in SEED_TITLES.items():
+            text = text.replace(f"{name}（{title}）", title).replace(name, title)
+        return text
 
 
 @dataclass(frozen=True)

@@ -79,8 +79,11 @@ class UserForm(forms.Form):
         help_text=_("Leave blank to keep the current password. The user must change it at first sign-in."),
     )
 
-    def __init__(self, *args, actor, **kwargs):
+    def __init__(self, *args, actor, creating: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        if creating:
+            self.fields["password"].required = True
+            self.fields["password"].help_text = _("The user must change it at first sign-in.")
         # Township level and above: a scope is a township, county, city or province.
         self.fields["region"].queryset = Region.objects.for_user(actor).filter(level__lte=4, active=True)
 

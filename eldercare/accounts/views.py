@@ -132,6 +132,7 @@ def user_detail(request, pk):
         {
             "obj": user,
             "locked": is_locked(user.username),
+            "obj_is_admin_role": bool(user.roles & role_defs.EXCLUSIVE_ROLES),
             "has_device": TOTPDevice.objects.filter(user=user, confirmed=True).exists(),
         },
     )
@@ -148,7 +149,7 @@ def _user_form_view(request, user=None):
             "phone": user.phone,
             "is_active": user.is_active,
         }
-    form = UserForm(request.POST or None, actor=request.user, initial=initial)
+    form = UserForm(request.POST or None, actor=request.user, initial=initial, creating=user is None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -180,7 +181,11 @@ def user_create(request):
 
 @portal_permission_required("accounts.change_user")
 def user_edit(request, pk):
-    return _user_form_view(request, get_for_user(User, request.user, pk=pk))
+    user = get_for_user(User, request.user, pk=pk)
+    if user.roles & role_defs.EXCLUSIVE_ROLES:
+        # 三权分立: administrator accounts are kept with create_portal_user; own details via 我的账号.
+        raise PermissionDenied
+    return _user_form_view(request, user)
 
 
 @portal_permission_required("accounts.assign_roles")

@@ -20,7 +20,12 @@ def _has_permission(request):
 
 
 def _login(request, extra_context=None):
-    return redirect_to_login(request.get_full_path(), reverse("accounts:login"))
+    # A signed-in user without the admin role gets 403, not a redirect loop via the login page.
+    if request.user.is_authenticated:
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied
+    return redirect_to_login(request.GET.get("next") or request.get_full_path(), reverse("accounts:login"))
 
 
 admin.site.has_permission = _has_permission

@@ -23,7 +23,7 @@ def test_admin_cannot_take_over_security_or_audit_accounts(make_user, login):
         f"/users/{auditor.pk}/edit/",
         {"username": "aud", "region": "370306000000", "is_active": "on", "password": "Takeover#2026"},
     )
-    assert resp.status_code == 200
+    assert resp.status_code == 403
     assert User.objects.get(pk=auditor.pk).check_password(PASSWORD)
     from django.core.exceptions import PermissionDenied
 
@@ -139,3 +139,32 @@ def test_load_demo_is_idempotent_and_refused_outside_debug(db, settings, monkeyp
     from eldercare.regions.models import Region
 
     assert Region.objects.filter(level=4).count() == 9 and Region.objects.filter(level=5).count() > 150
+
+
+def test_admin_site_is_403_not_a_redirect_loop_for_other_roles(make_user, login):
+    c = login(Client(), make_user("h1", "health"))
+    resp = c.get("/system/", follow=True)
+    assert resp.status_code == 403 and len(resp.redirect_chain) <= 1
+
+
+def test_password_length_message_is_chinese(make_user, login):
+    c = login(Client(), make_user("h1", "health"))
+    body = c.post(
+        "/accounts/password/", {"old_password": PASSWORD, "new_password1": "Ab1!", "new_password2": "Ab1!"}
+    ).content.decode()
+    assert "密码长度太短" in body and "too short" not in body
+
+
+def test_admin_role_accounts_not_editable_from_the_user_form(make_user, login):
+    admin = make_user("adm", "admin")
+    c = login(Client(), admin)
+    assert c.get(f"/users/{admin.pk}/edit/").status_code == 403
+    assert c.get(f"/users/{make_user('aud2', 'auditor').pk}/edit/").status_code == 403
+    assert c.get(f"/users/{make_user('h9', 'health').pk}/edit/").status_code == 200
+
+
+def test_warnings_cite_document_numbers():
+    from institutions.rules import Facts, warnings_for
+
+    w = warnings_for(Facts(family="eldercare", type="elder_home", beds_eldercare=120))[0]
+    assert ".txt" in w.source and ".txt" not in w.citation and "§二(二)5" in w.citation
