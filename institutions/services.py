@@ -42,8 +42,16 @@ def _check_permission(actor, family: str, region_code: str) -> None:
         raise PermissionDenied(_("That region is outside your scope."))
 
 
+# Foreign-key facts are handled by id (their attname), everything else by name.
+_FK_FACTS = frozenset({"region", "run_by"})
+
+
+def _attname(name: str) -> str:
+    return name + "_id" if name in _FK_FACTS else name
+
+
 def _facts_of(obj) -> dict:
-    return {f: getattr(obj, f + "_id" if f in ("region", "run_by") else f) for f in FACT_FIELDS}
+    return {f: getattr(obj, _attname(f)) for f in FACT_FIELDS}
 
 
 def _plain(v):
@@ -61,7 +69,7 @@ def _normalise_facts(changes: dict) -> dict:
         name = key[:-3] if key.endswith("_id") else key
         if name not in FACT_FIELDS:
             raise ValidationError(_("Unknown field: %(name)s") % {"name": key})
-        if name in ("region", "run_by") and value is not None and not isinstance(value, (str, int)):
+        if name in _FK_FACTS and value is not None and not isinstance(value, (str, int)):
             value = value.pk
         out[name] = value
     return out
@@ -84,7 +92,7 @@ def _validate(family: str, facts: dict) -> None:
 
 def _apply(target, facts: dict) -> None:
     for name, value in facts.items():
-        setattr(target, name + "_id" if name in ("region", "run_by") else name, value)
+        setattr(target, _attname(name), value)
 
 
 def _warning_codes(inst: Institution) -> str:
