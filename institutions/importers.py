@@ -7,6 +7,7 @@ medical institution, existing records) and writes belong to the import service."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 from eldercare.regions import codes
 from eldercare.sheets import values as v
@@ -86,39 +87,95 @@ def _set(row: ParsedRow, key, parsed, *, clear_value=None):
     row.facts[key] = clear_value if parsed is v.CLEAR else parsed
 
 
+# Readers built once (not per row): each behaves as the `v.choice` call it stands for.
+_MEDICAL = enums.Family.MEDICAL
+_READ_FAMILY = v.chooser(_FAMILY_LABELS, column="机构大类")
+_READ_MEDICAL_TYPE = v.chooser(
+    dict(enums.MedicalType.choices), synonyms=enums.TYPE_SYNONYMS, column="机构类型"
+)
+_READ_ELDERCARE_TYPE = v.chooser(
+    dict(enums.EldercareType.choices), synonyms=enums.TYPE_SYNONYMS, column="机构类型"
+)
+_READ_OWNERSHIP = {
+    family: v.chooser(labels, synonyms=_OWNERSHIP_SYNONYMS, column="举办性质")
+    for family, labels in enums.OWNERSHIP_LABELS.items()
+}
+_READ_OWNERSHIP_NO_FAMILY = v.chooser({}, synonyms=_OWNERSHIP_SYNONYMS, column="举办性质")
+_READ_NAME = partial(v.text, max_length=200)
+# (key, reader, value stored for 清空), in the order the facts are filled.
+_PLAIN_FIELDS = (
+    ("address", partial(v.text, max_length=300), ""),
+    ("longitude", v.decimal, None),
+    ("latitude", v.decimal, None),
+    ("opened_on", v.date, None),
+    ("status", v.chooser(dict(enums.Status.choices), column="状态"), None),
+    ("status_date", v.date, None),
+    *((key, v.integer, None) for key in ("beds_medical", "beds_eldercare", "beds_nursing")),
+    *((key, v.integer, None) for key in ("doctors", "nurses", "caregivers")),
+    ("internal_unit", v.chooser(dict(enums.InternalUnit.choices), column="内设医疗机构"), ""),
+)
+_FLAG_KEYS = tuple(key for key, _label in enums.FLAGS)
+
+
+_REGIONS: dict[str, str] = {}  # codes.normalise by cell text: few distinct codes, many rows
+
+
+def _normalise_region(text: str) -> str:
+    code = _REGIONS.get(text)
+    if code is None:
+        code = codes.normalise(text)  # a RegionCodeError is not cached
+        if len(_REGIONS) >= 20000:
+            _REGIONS.clear()
+        _REGIONS[text] = code
+    return code
+
+
 def parse_row(row_number: int, cells: dict) -> ParsedRow:
     """`cells`: canonical key -> raw cell, for the columns the sheet has."""
     row = ParsedRow(row=row_number)
+    facts = row.facts
+    unchanged, cleared, cell_error = v.UNCHANGED, v.CLEAR, v.CellError
 
-    def read(key, fn, **kw):
-        if key not in cells:
-            return v.UNCHANGED
+    family = unchanged
+    if "family" in cells:
         try:
-            return fn(cells[key], **kw)
-        except v.CellError as exc:
-            row.error(key, str(exc))
-            return v.UNCHANGED
-
-    family = read("family", v.choice, labels=_FAMILY_LABELS, column="机构大类")
+            family = _READ_FAMILY(cells["family"])
+        except cell_error as exc:
+            row.error("family", str(exc))
+        else:
+            if family is unchanged or family is cleared:
+                row.error("family", "机构大类为必填项（医疗卫生机构 或 养老服务机构）。")
     row.family = family if isinstance(family, str) else ""
-    if "family" in cells and family in (v.UNCHANGED, v.CLEAR) and not row.errors:
-        row.error("family", "机构大类为必填项（医疗卫生机构 或 养老服务机构）。")
-    type_labels = dict(
-        enums.MedicalType.choices if row.family == enums.Family.MEDICAL else enums.EldercareType.choices
-    )
-    kind = read("type", v.choice, labels=type_labels, synonyms=enums.TYPE_SYNONYMS, column="机构类型")
-    if isinstance(kind, str):
-        row.facts["type"] = kind
-    elif "type" in cells and not any(e["column"] == "机构类型" for e in row.errors):
-        row.error("type", "机构类型为必填项。")
 
-    name = read("name", v.text, max_length=200)
-    if isinstance(name, str):
-        row.facts["name"] = name
-    elif "name" in cells:
-        row.error("name", "机构名称为必填项。")
+    if "type" in cells:
+        read_type = _READ_MEDICAL_TYPE if row.family == _MEDICAL else _READ_ELDERCARE_TYPE
+        try:
+            kind = read_type(cells["type"])
+        except cell_error as exc:
+            row.error("type", str(exc))
+        else:
+            if isinstance(kind, str):
+                facts["type"] = kind
+            else:
+                row.error("type", "机构类型为必填项。")
 
-    code = read("credit_code", v.code_text)
+    if "name" in cells:
+        name = unchanged
+        try:
+            name = _READ_NAME(cells["name"])
+        except cell_error as exc:
+            row.error("name", str(exc))
+        if isinstance(name, str):
+            facts["name"] = name
+        else:
+            row.error("name", "机构名称为必填项。")
+
+    code = unchanged
+    if "credit_code" in cells:
+        try:
+            code = v.code_text(cells["credit_code"])
+        except cell_error as exc:
+            row.error("credit_code", str(exc))
     if isinstance(code, str) and code:
         check = cc.validate(code)
         if check.error:
@@ -127,56 +184,75 @@ def parse_row(row_number: int, cells: dict) -> ParsedRow:
             row.credit_code = check.code
             if check.warning:
                 row.warn("credit_code", check.warning)
-    elif row.facts.get("type") not in enums.CODELESS_TYPES and "type" in row.facts:
+    elif "type" in facts and facts["type"] not in enums.CODELESS_TYPES:
         row.error("credit_code", "统一社会信用代码为必填项（村卫生室、农村幸福院可不填）。")
 
-    region = read("region", v.code_text)
-    if isinstance(region, str):
+    if "region" in cells:
+        region = unchanged
         try:
-            row.facts["region"] = codes.normalise(region)
-        except codes.RegionCodeError:
-            row.error("region", f"“{region}”不是12位区划代码。")
-    elif "region" in cells:
-        row.error("region", "所属区划代码为必填项。")
+            region = v.code_text(cells["region"])
+        except cell_error as exc:
+            row.error("region", str(exc))
+        if isinstance(region, str):
+            try:
+                facts["region"] = _normalise_region(region)
+            except codes.RegionCodeError:
+                row.error("region", f"“{region}”不是12位区划代码。")
+        else:
+            row.error("region", "所属区划代码为必填项。")
 
-    ownership_labels = enums.OWNERSHIP_LABELS.get(row.family, {})
-    _set(
-        row,
-        "ownership",
-        read("ownership", v.choice, labels=ownership_labels, synonyms=_OWNERSHIP_SYNONYMS, column="举办性质"),
-        clear_value="",
-    )
+    if "ownership" in cells:
+        read_ownership = _READ_OWNERSHIP.get(row.family, _READ_OWNERSHIP_NO_FAMILY)
+        try:
+            _set(row, "ownership", read_ownership(cells["ownership"]), clear_value="")
+        except cell_error as exc:
+            row.error("ownership", str(exc))
     if "grade" in cells:
         try:
             grade, grade_class = parse_grade(cells["grade"])
-        except v.CellError as exc:
+        except cell_error as exc:
             row.error("grade", str(exc))
         else:
             _set(row, "grade", grade, clear_value="")
             _set(row, "grade_class", grade_class, clear_value="")
-    _set(row, "address", read("address", v.text, max_length=300), clear_value="")
-    _set(row, "longitude", read("longitude", v.decimal))
-    _set(row, "latitude", read("latitude", v.decimal))
-    _set(row, "opened_on", read("opened_on", v.date))
-    _set(row, "status", read("status", v.choice, labels=dict(enums.Status.choices), column="状态"))
-    _set(row, "status_date", read("status_date", v.date))
-    for key in ("beds_medical", "beds_eldercare", "beds_nursing", "doctors", "nurses", "caregivers"):
-        _set(row, key, read(key, v.integer))
-    _set(
-        row,
-        "internal_unit",
-        read("internal_unit", v.choice, labels=dict(enums.InternalUnit.choices), column="内设医疗机构"),
-        clear_value="",
-    )
-    run_by = read("run_by", v.code_text)
-    if isinstance(run_by, str) and run_by:
-        row.facts["run_by_code"] = run_by
-    elif run_by is v.CLEAR:
-        row.facts["run_by"] = None
-    for key, _label in enums.FLAGS:
-        _set(row, key, read(key, v.flag))
 
-    nursing, beds = row.facts.get("beds_nursing"), row.facts.get("beds_eldercare")
+    for key, read, clear_value in _PLAIN_FIELDS:
+        if key in cells:
+            raw = cells[key]
+            if raw is None or raw == "":  # blank: every reader returns UNCHANGED
+                continue
+            try:
+                parsed = read(raw)
+            except cell_error as exc:
+                row.error(key, str(exc))
+                continue
+            if parsed is not unchanged:
+                facts[key] = clear_value if parsed is cleared else parsed
+
+    if "run_by" in cells:
+        try:
+            run_by = v.code_text(cells["run_by"])
+        except cell_error as exc:
+            row.error("run_by", str(exc))
+        else:
+            if isinstance(run_by, str) and run_by:
+                facts["run_by_code"] = run_by
+            elif run_by is cleared:
+                facts["run_by"] = None
+    for key in _FLAG_KEYS:
+        if key in cells:
+            raw = cells[key]
+            if raw is None or raw == "":
+                continue
+            try:
+                parsed = v.flag(raw)
+            except cell_error as exc:
+                row.error(key, str(exc))
+                continue
+            if parsed is not unchanged:
+                facts[key] = None if parsed is cleared else parsed
+
+    nursing, beds = facts.get("beds_nursing"), facts.get("beds_eldercare")
     if isinstance(nursing, int) and isinstance(beds, int) and nursing > beds:
         row.error("beds_nursing", f"护理型床位数（{nursing}）不能超过核定养老床位数（{beds}）。")
     return row

@@ -49,20 +49,41 @@ def institutions_for(*, actor, region=None, params=None):
 
 
 def facts_for_rules(inst: Institution) -> Facts:
-    return Facts(
-        family=inst.family,
-        type=inst.type,
-        status=inst.status,
-        beds_eldercare=inst.beds_eldercare,
-        internal_unit=inst.internal_unit,
-        doctors=inst.doctors,
-        nurses=inst.nurses,
-        run_by_medical=inst.run_by_id is not None,
-        has_active_contract=None,  # contracts arrive with their issue
-        grade=inst.grade,
-        geriatric_dept=inst.geriatric_dept,
-        green_channel=inst.green_channel,
+    return rule_facts(
+        inst.family, {f: getattr(inst, f) for f in (*_RULE_FIELDS, *_RULE_FLAGS)}, run_by_id=inst.run_by_id
     )
+
+
+_RULE_FIELDS = ("type", "status", "beds_eldercare", "internal_unit", "doctors", "nurses", "grade")
+_RULE_FLAGS = ("geriatric_dept", "green_channel")
+
+
+def rule_facts(family: str, facts: dict, *, run_by_id=None) -> Facts:
+    """The rules' view of a facts dict (a version, or a planned import row)."""
+    return Facts(
+        family=family,
+        type=facts["type"],
+        status=facts["status"],
+        beds_eldercare=facts["beds_eldercare"],
+        internal_unit=facts["internal_unit"],
+        doctors=facts["doctors"],
+        nurses=facts["nurses"],
+        run_by_medical=run_by_id is not None,
+        has_active_contract=None,  # contracts arrive with their issue
+        grade=facts["grade"],
+        geriatric_dept=facts.get("geriatric_dept"),
+        green_channel=facts.get("green_channel"),
+    )
+
+
+def warning_codes_for(family: str, facts: dict, *, run_by_id=None) -> str:
+    """ ",code1,code2," of the warnings to store on the institution (list filter, home count)."""
+    codes = [
+        w.code
+        for w in warnings_for(rule_facts(family, facts, run_by_id=run_by_id))
+        if w.severity == "warning"
+    ]
+    return f",{','.join(codes)}," if codes else ""
 
 
 def warnings_of(inst: Institution, thresholds: Thresholds | None = None):

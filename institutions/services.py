@@ -20,7 +20,7 @@ from eldercare.audit.services import record
 from eldercare.regions.models import Region
 
 from . import credit_code as cc
-from . import enums
+from . import enums, history
 from .models import FACT_FIELDS, Institution, InstitutionVersion
 
 FAMILY_PERMISSION = {
@@ -96,10 +96,9 @@ def _apply(target, facts: dict) -> None:
 
 
 def _warning_codes(inst: Institution) -> str:
-    from .selectors import warnings_of
+    from .selectors import warning_codes_for
 
-    codes = [w.code for w in warnings_of(inst) if w.severity == "warning"]
-    return f",{','.join(codes)}," if codes else ""
+    return warning_codes_for(inst.family, _facts_of(inst), run_by_id=inst.run_by_id)
 
 
 def _refresh_current(inst: Institution, today: datetime.date) -> None:
@@ -165,14 +164,8 @@ def institution_create(
     return inst
 
 
-def _changes_later(later, changes: dict) -> bool:
-    open_fields = set(changes)
-    for v in later:
-        open_fields -= set(v.changed)
-        facts = _facts_of(v)
-        if any(facts[k] != changes[k] for k in open_fields):
-            return True
-    return False
+def _span(v: InstitutionVersion) -> history.Span:
+    return history.Span(v.valid_from, v.valid_to, _facts_of(v), set(v.changed), id=v.pk)
 
 
 @transaction.atomic
@@ -180,68 +173,43 @@ def institution_change(
     *, actor, institution: Institution, changes: dict, effective: datetime.date | None = None
 ) -> Institution:
     """Apply `changes` effective from `effective` (default today). Returns the institution; a
-    change that alters nothing writes nothing."""
+    change that alters nothing writes nothing. The history logic is institutions.history."""
     inst = Institution.objects.select_for_update().get(pk=institution.pk)
     changes = _normalise_facts(changes)
     _check_permission(actor, inst.family, inst.region_id)
     if "region" in changes:
         _check_permission(actor, inst.family, changes["region"])
     day = effective or _today()
-    versions = list(inst.versions.select_for_update().order_by("valid_from"))
-    covering = next(
-        (v for v in versions if v.valid_from <= day and (v.valid_to is None or v.valid_to > day)), None
-    )
-    if covering is None:
-        # Before the first record: the change reaches back (e.g. a late-entered opening).
-        covering = versions[0]
-    base = _facts_of(covering)
-    merged = {**base, **changes}
-    _validate(inst.family, merged)
-    diff = {k: [_plain(base[k]), _plain(v)] for k, v in changes.items() if base[k] != v}
-    later = [v for v in versions if v.valid_from > day]
-    if not diff and not _changes_later(later, changes):
+    stored = {v.pk: v for v in inst.versions.select_for_update().order_by("valid_from")}
+    spans = [_span(v) for v in stored.values()]
+    covering = next((s for s in spans if s.covers(day)), spans[0])
+    _validate(inst.family, {**covering.facts, **changes})
+    outcome = history.apply_change(spans, changes, day)
+    if not outcome.wrote:
         return inst  # re-applying what is already recorded writes nothing
-    if diff:
-        # A form sends every field; only the ones that differ are this change (and stop the
-        # carry-forward of earlier late entries at this version).
-        changes = {k: changes[k] for k in diff}
     recorded_by = actor if getattr(actor, "pk", None) else None
-    if covering.valid_from == day:
-        _apply(covering, changes)
-        covering.changed = sorted(set(covering.changed) | set(changes))
-        covering.recorded_by = recorded_by
-        covering.save()
-    elif covering.valid_from < day:
-        new = InstitutionVersion(
-            institution=inst,
-            valid_from=day,
-            valid_to=covering.valid_to,
-            changed=sorted(changes),
-            recorded_by=recorded_by,
-        )
-        _apply(new, merged)
-        covering.valid_to = day
-        covering.save(update_fields=["valid_to"])
-        new.save()
-    else:  # day before the first version
-        new = InstitutionVersion(
-            institution=inst,
-            valid_from=day,
-            valid_to=covering.valid_from,
-            changed=sorted(changes),
-            recorded_by=recorded_by,
-        )
-        _apply(new, merged)
-        new.save()
-    # Carry the change forward until a later version set the same field itself.
-    open_fields = set(changes)
-    for v in later:
-        open_fields -= set(v.changed)
-        if not open_fields:
-            break
-        _apply(v, {k: changes[k] for k in open_fields})
-        v.save()
+    # Shorten the split version first: the new one may start where it used to end.
+    for span in sorted((s for s in outcome.spans if s.dirty), key=lambda s: s.valid_to is None):
+        version = stored[span.id]
+        _apply(version, span.facts)
+        version.valid_to = span.valid_to
+        if set(version.changed) != span.changed:
+            version.changed = sorted(span.changed)
+            version.recorded_by = recorded_by
+        version.save()
+    for span in outcome.spans:
+        if span.id is None:
+            new = InstitutionVersion(
+                institution=inst,
+                valid_from=span.valid_from,
+                valid_to=span.valid_to,
+                changed=sorted(span.changed),
+                recorded_by=recorded_by,
+            )
+            _apply(new, span.facts)
+            new.save()
     _refresh_current(inst, _today())
+    diff = {k: [_plain(old), _plain(new)] for k, (old, new) in outcome.diff.items()}
     record(actor, Action.UPDATE, inst, changes=diff, detail={"effective": day.isoformat()})
     return inst
 

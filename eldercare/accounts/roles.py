@@ -39,20 +39,31 @@ _BUSINESS_READ = [
     "institutions.view_institution",
 ]
 
+# County-level data maintainers upload, accept township uploads and revert imports.
+_IMPORT_COUNTY = [
+    "sheets.import_sheet",
+    "sheets.view_importbatch",
+    "sheets.accept_importbatch",
+    "sheets.revert_importbatch",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     HEALTH: [
         *_BUSINESS_READ,
         "core.switch_region",
         "institutions.change_medical",
         "institutions.export_institution",
+        *_IMPORT_COUNTY,
     ],
     CIVIL: [
         *_BUSINESS_READ,
         "core.switch_region",
         "institutions.change_eldercare",
         "institutions.export_institution",
+        *_IMPORT_COUNTY,
     ],
-    TOWNSHIP: [*_BUSINESS_READ, "accounts.view_user"],  # colleagues in their own township
+    # colleagues in their own township; uploads staged for the county where CONTRACT.md says so
+    TOWNSHIP: [*_BUSINESS_READ, "accounts.view_user", "sheets.import_sheet", "sheets.view_importbatch"],
     FINANCE: [*_BUSINESS_READ, "core.switch_region"],
     ADMIN: [
         *_BUSINESS_READ,
@@ -60,6 +71,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "regions.add_region",
         "regions.change_region",
         "regions.import_region",
+        "sheets.import_sheet",
+        "sheets.view_importbatch",
         "accounts.view_user",
         "accounts.add_user",
         "accounts.change_user",

@@ -25,10 +25,11 @@ class SheetRows:
     warnings: list[dict] = field(default_factory=list)
 
 
-def read(path: str | Path) -> SheetRows:
+def read(path: str | Path | None = None, *, data: bytes | None = None) -> SheetRows:
     from django.utils.translation import gettext as _
 
-    data = Path(path).read_bytes()
+    if data is None:
+        data = Path(path).read_bytes()
     result = SheetRows()
     columns: dict[int, str] | None = None
     for index, raw in enumerate(read_rows(data), start=1):

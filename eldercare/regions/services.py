@@ -39,7 +39,9 @@ def _err(summary, row, column, message):
     summary.errors.append({"row": row, "column": column, "message": message})
 
 
-def import_regions(*, actor, path: str | Path, dry_run: bool = False) -> ImportSummary:
+def import_regions(
+    *, actor, path: str | Path | None = None, data: bytes | None = None, dry_run: bool = False
+) -> ImportSummary:
     """Validate every row, then write all or nothing. The system actor may install a tree into
     an empty database; otherwise the actor needs regions.import_region and every row must lie
     within their scope."""
@@ -47,7 +49,9 @@ def import_regions(*, actor, path: str | Path, dry_run: bool = False) -> ImportS
     if actor is not SYSTEM and not actor.has_perm("regions.import_region"):
         raise PermissionDenied(_("You do not have permission to import regions."))
     try:
-        sheet = loader.read(path)
+        if data is None:
+            data = Path(path).read_bytes()
+        sheet = loader.read(data=data)
     except loader.SheetError as exc:
         _err(summary, exc.row, exc.column, exc.message)
         return summary
@@ -126,7 +130,7 @@ def import_regions(*, actor, path: str | Path, dry_run: bool = False) -> ImportS
     summary.created, summary.updated = len(to_create), len(to_update)
     if dry_run:
         return summary
-    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    digest = hashlib.sha256(data).hexdigest()
     with transaction.atomic():
         # Parents first (sorted by level), in one statement per level.
         Region.objects.bulk_create(to_create, batch_size=1000)

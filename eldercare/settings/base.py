@@ -221,6 +221,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "flush-outbox": {"task": "eldercare.core.tasks.flush_outbox", "schedule": timedelta(minutes=1)},
     "health-check": {"task": "eldercare.core.tasks.health_check", "schedule": timedelta(minutes=15)},
+    "cleanup-uploads": {"task": "sheets.cleanup_uploads", "schedule": timedelta(hours=24)},
 }
 
 # --- E-mail ---------------------------------------------------------------------------

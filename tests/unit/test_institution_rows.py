@@ -119,3 +119,59 @@ def test_medical_ownership_synonym():
         },
     )
     assert row.facts["ownership"] == "private"
+
+
+def test_calamine_typed_cells():
+    row = parse_row(
+        3,
+        cells(
+            region=370306100000.0,
+            beds_eldercare=120.0,
+            beds_nursing=60.0,
+            longitude=117.1,
+            opened_on=datetime.date(2020, 1, 5),
+            status_date=datetime.datetime(2024, 3, 1, 9, 0),
+            green_channel=1.0,
+            family_bed=0,
+            hospice=None,
+        ),
+    )
+    assert row.errors == []
+    f = row.facts
+    assert f["region"] == "370306100000" and (f["beds_eldercare"], f["beds_nursing"]) == (120, 60)
+    assert str(f["longitude"]) == "117.100000" and f["opened_on"] == datetime.date(2020, 1, 5)
+    assert f["status_date"] == datetime.date(2024, 3, 1)
+    assert (f["green_channel"], f["family_bed"]) == (True, False) and "hospice" not in f
+
+
+def test_required_cells_and_cell_errors_both_reported():
+    row = parse_row(9, cells(name="长" * 201, region="清空", family="清空", type=""))
+    got = [(e["column"], e["message"]) for e in row.errors]
+    assert ("机构大类", "机构大类为必填项（医疗卫生机构 或 养老服务机构）。") in got
+    assert ("机构类型", "机构类型为必填项。") in got
+    assert ("机构名称", "内容过长（最多200个字）。") in got and ("机构名称", "机构名称为必填项。") in got
+    assert ("所属区划代码", "所属区划代码为必填项。") in got
+
+
+def test_bad_family_gives_one_error_and_ownership_without_family_is_refused():
+    row = parse_row(2, cells(family="养老公司", ownership="民办"))
+    columns = [e["column"] for e in row.errors]
+    assert columns.count("机构大类") == 1 and "举办性质" in columns
+    assert parse_row(2, cells(family="养老公司", ownership="民营")).facts["ownership"] == "private"
+
+
+def test_ownership_labels_depend_on_family_and_clear_values():
+    medical = parse_row(2, cells(family="医疗卫生机构", type="诊所", ownership="公立", internal_unit="清空"))
+    assert medical.facts["ownership"] == "public" and medical.facts["internal_unit"] == ""
+    wrong = parse_row(2, cells(ownership="公立"))  # an elder-care home
+    assert [e["column"] for e in wrong.errors] == ["举办性质"]
+    cleared = parse_row(2, cells(status="清空", run_by="清空", green_channel="清空"))
+    assert cleared.facts["status"] is None and cleared.facts["run_by"] is None
+    assert cleared.facts["green_channel"] is None
+
+
+def test_region_codes_padded_and_refused_repeatedly():
+    for _ in range(2):  # the second read comes from the cache
+        assert parse_row(2, cells(region="370306")).facts["region"] == "370306000000"
+        bad = parse_row(2, cells(region="000306001000"))
+        assert [e["message"] for e in bad.errors] == ["“000306001000”不是12位区划代码。"]

@@ -135,3 +135,90 @@ def test_choice_by_label_synonym_or_code():
 )
 def test_total_rows(cells, expected):
     assert v.is_total_row(cells) is expected
+
+
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("  养老院 ", "养老院"),
+        ("\u3000养老院\u3000", "养老院"),
+        ("ＡＢＣ１２３", "ABC123"),
+        ("某\u3000院", "某 院"),
+        ("（一）", "(一)"),
+        (120, "120"),
+        (None, ""),
+    ],
+)
+def test_fold_full_width_and_ideographic_space(raw, expected):
+    assert v.fold(raw) == expected
+
+
+def test_text_collapses_whitespace_runs():
+    assert v.text("某路\u3000\u30001号\n2楼") == "某路 1号 2楼"
+    assert v.text(120.0) == "120"
+
+
+@pytest.mark.parametrize(
+    "raw,expected",
+    [("６０", 60), ("１,２００人", 1200), ("5人次", 5), ("  7  ", 7), (60.0, 60), (-0.0, 0), (12, 12)],
+)
+def test_integer_fast_paths_match_the_general_reading(raw, expected):
+    assert v.integer(raw) == expected and type(v.integer(raw)) is int
+
+
+def test_integer_float_cells():
+    with pytest.raises(v.CellError, match="应为整数，实际为 12.5"):
+        v.integer(12.5)
+    with pytest.raises(v.CellError, match="不能小于0"):
+        v.integer(-3.0)
+    # Beyond 2**53 a float's digits are read as Excel shows them, not as the binary value.
+    assert v.integer(1.2345678901234567e20) == 123456789012345670000
+
+
+def test_decimal_from_float_and_text_cells():
+    assert str(v.decimal(117.1)) == "117.100000"
+    assert str(v.decimal("３６.８")) == "36.800000"
+    assert str(v.decimal("1,234.5", places=2)) == "1234.50"
+
+
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("2025-01-05T08:30", D(2025, 1, 5)),
+        ("2025/01/05 08:30:00", D(2025, 1, 5)),
+        ("２０２５－０１－０５", D(2025, 1, 5)),
+        ("2025-1-5", D(2025, 1, 5)),
+        ("45672", D(2025, 1, 15)),
+    ],
+)
+def test_more_date_shapes(raw, expected):
+    assert v.date(raw) == expected
+
+
+def test_code_text_from_float_cell_and_lower_case_e():
+    assert v.code_text(370306001000.0) == "370306001000"
+    assert v.code_text("ABCDE12") == "ABCDE12"
+    with pytest.raises(v.CellError, match="科学计数法"):
+        v.code_text("4.40524e17")
+
+
+def test_chooser_reads_like_choice():
+    labels = {"elder_home": "养老院", "care_home": "老年养护院"}
+    read = v.chooser(labels, synonyms={"敬老院": "elder_home"}, column="机构类型")
+    for raw in ["养老院", "敬老院", "care_home", " 老年养护院\u3000", "", None, "清空"]:
+        assert read(raw) is v.choice(raw, labels, synonyms={"敬老院": "elder_home"}, column="机构类型")
+    with pytest.raises(v.CellError) as exc:
+        read("养老公寓")
+    assert str(exc.value) == "“养老公寓”不是有效的机构类型，可选：养老院、老年养护院。"
+
+
+def test_choice_precedence_synonym_then_last_label_then_code():
+    labels = {"a": "甲", "b": "甲", "c": "c_label"}
+    assert v.choice("甲", labels) == "b" == v.chooser(labels)("甲")
+    assert v.choice("甲", labels, synonyms={"甲": "z"}) == "z"
+    assert v.choice("c", labels) == "c"
+
+
+def test_date_with_single_digit_hour_keeps_its_day():
+    assert v.date("2025/01/05 8:30:00") == datetime.date(2025, 1, 5)
+    assert v.date("2025-1-5 08:30") == datetime.date(2025, 1, 5)

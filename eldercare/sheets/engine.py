@@ -1,0 +1,445 @@
+"""The spreadsheet engine: upload → validate (a stored dry run) → confirm → (accept) → undo.
+
+Every entry point — the 批量导入 page, `POST /api/v1/imports/`, `import_sheet` — calls these
+functions; a kind (regions, institutions, later contracts …) plugs in with an object that
+validates rows into a stored plan and applies it set-based (eldercare/sheets/kinds.py).
+
+- validate: reads the stored file once, parses every row, diffs it against the registry and
+  stores the result on the batch (per row: create / update / unchanged / error, warnings apart).
+- confirm: applies the stored result in one transaction without parsing again, or — for a
+  township user's registry upload — stages it for a county user, who accepts or returns it.
+- Before applying, the rows' records are locked and checked unchanged since validation; if
+  someone edited them meanwhile the batch is marked stale and must be validated again.
+- revert: a committed batch is undone while no later change touched its rows.
+Big files run as Celery tasks with progress on the batch; small ones inline."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+import secrets
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from eldercare.accounts.scope import SYSTEM, region_in_scope
+from eldercare.audit.models import Action
+from eldercare.audit.services import record
+
+from . import kinds
+from .models import ImportBatch
+from .readers import MAX_BYTES, SheetError
+
+log = logging.getLogger(__name__)
+
+# Files up to this size are validated and committed in the request; bigger ones by a worker.
+INLINE_BYTES = 512 * 1024
+INLINE_ROWS = 20_000
+S = ImportBatch.Status
+
+
+class StaleBatch(Exception):
+    """The registry changed between validation and commit."""
+
+
+def upload_root() -> Path:
+    root = Path(settings.PORTAL_UPLOAD_ROOT)
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return root
+
+
+def _path(batch: ImportBatch) -> Path:
+    return upload_root() / batch.stored_name
+
+
+def _remove_file(batch: ImportBatch) -> None:
+    if batch.stored_name:
+        _path(batch).unlink(missing_ok=True)
+        batch.stored_name = ""
+
+
+def _user(actor):
+    return actor if getattr(actor, "pk", None) else None
+
+
+def _save(batch: ImportBatch, *fields: str) -> None:
+    batch.save(update_fields=list(fields))
+
+
+def _file_error(message: str) -> dict:
+    return {"row": None, "column": None, "message": message}
+
+
+# -- upload -----------------------------------------------------------------------------------
+def start_import(
+    *,
+    actor,
+    kind: str,
+    data: bytes,
+    filename: str,
+    as_of: datetime.date | None = None,
+    dry_run: bool = False,
+    inline: bool | None = None,
+) -> ImportBatch:
+    """Store the file, validate it and — unless `dry_run` — confirm it when it is valid.
+    `inline=None`: small files in this process, big ones through Celery (the batch's status
+    and progress tell the caller when it is done)."""
+    spec = kinds.get(kind)  # KeyError for an unknown kind: the caller's argument error
+    spec.check_can_import(actor)
+    as_of = as_of or timezone.localdate()
+    batch = ImportBatch(
+        kind=kind,
+        created_by=_user(actor),
+        username=getattr(actor, "username", "system"),
+        region_id=getattr(actor, "region_id", None),
+        file_name=Path(filename or "upload").name[:255],
+        file_sha256=hashlib.sha256(data).hexdigest(),
+        file_size=len(data),
+        as_of=as_of,
+        dry_run=dry_run,
+        staged=spec.staged_for(actor),
+    )
+    if len(data) > MAX_BYTES:
+        # Not even stored: refused before anything is parsed.
+        batch.status = S.INVALID
+        batch.error_count = 1
+        batch.message = f"文件超过 {MAX_BYTES // 1024 // 1024} MB，请拆分后分批上传。"
+        batch.set_result({"ops": [], "errors": [_file_error(batch.message)], "warnings": []})
+        batch.save()
+        _audit_upload(actor, batch)
+        return batch
+    batch.stored_name = secrets.token_hex(16)
+    _path(batch).write_bytes(data)
+    batch.save()
+    _audit_upload(actor, batch)
+    if inline is None:
+        inline = len(data) <= INLINE_BYTES or settings.CELERY_TASK_ALWAYS_EAGER
+    if inline:
+        validate_batch(batch.pk, then_confirm=not dry_run, actor=actor)
+        batch.refresh_from_db()
+    else:
+        from eldercare.core.outbox import enqueue_on_commit
+
+        enqueue_on_commit("sheets.validate_batch", batch.pk, not dry_run)
+    return batch
+
+
+def _audit_upload(actor, batch: ImportBatch) -> None:
+    record(
+        actor,
+        Action.IMPORT,
+        batch,
+        detail={
+            "step": "upload",
+            "kind": batch.kind,
+            "file_name": batch.file_name,
+            "file_sha256": batch.file_sha256,
+            "size": batch.file_size,
+            "as_of": batch.as_of.isoformat(),
+            "dry_run": batch.dry_run,
+        },
+    )
+
+
+def _actor_of(batch: ImportBatch):
+    return batch.created_by or SYSTEM
+
+
+# -- validate ---------------------------------------------------------------------------------
+def validate_batch(batch_id: int, then_confirm: bool = False, actor=None) -> None:
+    """Parse and diff the stored file; store the result. Called inline or by the Celery task
+    (idempotent: a batch already past validation is left alone)."""
+    batch = ImportBatch.objects.select_related("created_by").get(pk=batch_id)
+    if batch.status not in (S.VALIDATING, S.STALE):
+        return
+    actor = actor or _actor_of(batch)
+    spec = kinds.get(batch.kind)
+    started = time.perf_counter()
+    batch.status, batch.progress = S.VALIDATING, 0
+    _save(batch, "status", "progress")
+
+    def progress(fraction: float) -> None:
+        pct = min(99, int(fraction * 100))
+        if pct >= batch.progress + 5:
+            batch.progress = pct
+            ImportBatch.objects.filter(pk=batch.pk).update(progress=pct)
+
+    try:
+        data = _path(batch).read_bytes()
+        result = spec.validate(actor=actor, data=data, as_of=batch.as_of, progress=progress)
+    except SheetError as exc:
+        result = kinds.Validation(errors=[{"row": exc.row, "column": exc.column, "message": exc.message}])
+    except FileNotFoundError:
+        result = kinds.Validation(errors=[_file_error("上传的文件已不存在，请重新上传。")])
+    except Exception:
+        log.exception("import validation failed for batch %s", batch.pk)
+        batch.status = S.FAILED
+        batch.message = "校验时发生内部错误，请联系系统管理员（已记录）。"
+        _save(batch, "status", "message")
+        _remove_file(batch)
+        _save(batch, "stored_name")
+        return
+    _store_validation(batch, result, time.perf_counter() - started)
+    if then_confirm and batch.status == S.VALIDATED:
+        # Already in a worker, or a small file in the request: commit here too.
+        confirm(actor=actor, batch=batch, inline=True)
+
+
+def _store_validation(batch: ImportBatch, result: kinds.Validation, seconds: float) -> None:
+    errors = sorted(result.errors, key=lambda e: e["row"] or 0)
+    batch.rows_total = result.rows_total
+    batch.skipped = result.skipped
+    batch.created, batch.updated, batch.unchanged = result.counts()
+    batch.error_count, batch.warning_count = len(errors), len(result.warnings)
+    batch.message = errors[0]["message"] if errors and errors[0]["row"] is None else ""
+    batch.set_result({"ops": result.ops, "errors": errors, "warnings": result.warnings})
+    batch.status = S.INVALID if errors else S.VALIDATED
+    batch.progress = 100
+    batch.validated_at = timezone.now()
+    batch.timings = {**batch.timings, **result.timings, "validate_s": round(seconds, 3)}
+    # An invalid file is kept (outside the web root) for the annotated error sheet until the
+    # uploader abandons it or the nightly cleanup removes it (cleanup_uploads).
+    batch.save()
+
+
+# -- confirm / accept / reject ----------------------------------------------------------------
+def _require(batch: ImportBatch, *statuses) -> None:
+    if batch.status not in statuses:
+        raise ValidationError(
+            _("This import is %(status)s; that action is not possible now.")
+            % {"status": batch.get_status_display()}
+        )
+
+
+def confirm(*, actor, batch: ImportBatch, inline: bool | None = None) -> ImportBatch:
+    """The uploader confirms a validated batch: applied now, or staged for acceptance."""
+    batch = ImportBatch.objects.get(pk=batch.pk)
+    if actor is not SYSTEM and batch.created_by_id != getattr(actor, "pk", None):
+        raise PermissionDenied(_("Only the person who uploaded the file can confirm it."))
+    _require(batch, S.VALIDATED)
+    if batch.dry_run:
+        batch.dry_run = False
+        _save(batch, "dry_run")
+    if batch.staged:
+        batch.status = S.PENDING
+        _save(batch, "status")
+        record(actor, Action.IMPORT, batch, detail={"step": "submitted_for_acceptance", "kind": batch.kind})
+        _notify_acceptors(batch)
+        return batch
+    return _commit_or_queue(batch, actor=actor, inline=inline)
+
+
+def _commit_or_queue(
+    batch: ImportBatch, *, actor, decided_by=None, inline: bool | None = None
+) -> ImportBatch:
+    if inline is None:
+        inline = batch.rows_total <= INLINE_ROWS or settings.CELERY_TASK_ALWAYS_EAGER
+    if not inline:
+        batch.status = S.COMMITTING
+        _save(batch, "status")
+        from eldercare.core.outbox import enqueue_on_commit
+
+        enqueue_on_commit("sheets.commit_batch", batch.pk, getattr(decided_by, "pk", None))
+        return batch
+    commit_batch(batch.pk, decided_by_id=getattr(decided_by, "pk", None))
+    return ImportBatch.objects.get(pk=batch.pk)
+
+
+def commit_batch(batch_id: int, decided_by_id: int | None = None) -> None:
+    """Apply the stored plan in one transaction (all or nothing). Idempotent for the task."""
+    from django.contrib.auth import get_user_model
+
+    batch = ImportBatch.objects.select_related("created_by").get(pk=batch_id)
+    if batch.status not in (S.VALIDATED, S.PENDING, S.COMMITTING):
+        return
+    spec = kinds.get(batch.kind)
+    actor = _actor_of(batch)
+    decided_by = get_user_model().objects.get(pk=decided_by_id) if decided_by_id else None
+    started = time.perf_counter()
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+            if locked.status not in (S.VALIDATED, S.PENDING, S.COMMITTING):
+                return  # another worker or officer got there first
+            undo = spec.apply(
+                actor=actor,
+                batch=locked,
+                ops=locked.get_result()["ops"],
+                now=now,
+                data_path=_path(locked) if locked.stored_name else None,
+            )
+            locked.set_undo(undo or {})
+            locked.status = S.COMMITTED
+            locked.committed_at = now
+            locked.progress = 100
+            if decided_by is not None:
+                locked.decided_by, locked.decided_at = decided_by, now
+            locked.timings = {**locked.timings, "commit_s": round(time.perf_counter() - started, 3)}
+            _remove_file(locked)
+            locked.save()
+            record(
+                decided_by or actor,
+                Action.IMPORT,
+                locked,
+                detail={
+                    "step": "committed",
+                    "kind": locked.kind,
+                    "file_sha256": locked.file_sha256,
+                    "created": locked.created,
+                    "updated": locked.updated,
+                    "unchanged": locked.unchanged,
+                    "uploaded_by": locked.username,
+                },
+            )
+    except StaleBatch as exc:
+        ImportBatch.objects.filter(pk=batch.pk).update(status=S.STALE, message=str(exc))
+    except Exception:
+        log.exception("import commit failed for batch %s", batch.pk)
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            status=S.FAILED, message="导入提交时发生内部错误，未写入任何数据；请联系系统管理员（已记录）。"
+        )
+
+
+def revalidate(*, actor, batch: ImportBatch) -> ImportBatch:
+    """A stale batch (the registry changed after validation) is validated again from its file."""
+    if batch.created_by_id != getattr(actor, "pk", None):
+        raise PermissionDenied(_("Only the person who uploaded the file can validate it again."))
+    _require(batch, S.STALE)
+    if not batch.stored_name:
+        raise ValidationError(_("The uploaded file is no longer kept; please upload it again."))
+    validate_batch(batch.pk, then_confirm=False, actor=actor)
+    return ImportBatch.objects.get(pk=batch.pk)
+
+
+def _check_acceptor(actor, batch: ImportBatch) -> None:
+    if not actor.has_perm("sheets.accept_importbatch"):
+        raise PermissionDenied(_("You do not have permission to accept township uploads."))
+    if batch.region_id is None or not region_in_scope(actor, batch.region_id):
+        raise PermissionDenied(_("That upload is outside your scope."))
+    if batch.created_by_id == actor.pk:
+        raise PermissionDenied(_("You cannot accept your own upload."))
+
+
+def accept(*, actor, batch: ImportBatch, inline: bool | None = None) -> ImportBatch:
+    _check_acceptor(actor, batch)
+    _require(batch, S.PENDING)
+    return _commit_or_queue(batch, actor=actor, decided_by=actor, inline=inline)
+
+
+def reject(*, actor, batch: ImportBatch, comment: str) -> ImportBatch:
+    _check_acceptor(actor, batch)
+    if not (comment or "").strip():
+        raise ValidationError({"comment": _("Please give the reason for returning the upload.")})
+    with transaction.atomic():
+        batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+        _require(batch, S.PENDING)
+        batch.status = S.REJECTED
+        batch.decided_by, batch.decided_at = actor, timezone.now()
+        batch.decision_comment = comment.strip()[:2000]
+        _remove_file(batch)
+        batch.save()
+        record(actor, Action.IMPORT, batch, detail={"step": "rejected", "comment": batch.decision_comment})
+    _notify(batch.created_by, _("Your upload was returned"), batch, batch.decision_comment)
+    return batch
+
+
+def abandon(*, actor, batch: ImportBatch) -> ImportBatch:
+    if batch.created_by_id != getattr(actor, "pk", None):
+        raise PermissionDenied(_("Only the person who uploaded the file can abandon it."))
+    _require(batch, S.VALIDATED, S.INVALID, S.STALE)
+    batch.status = S.ABANDONED
+    _remove_file(batch)
+    _save(batch, "status", "stored_name")
+    record(actor, Action.IMPORT, batch, detail={"step": "abandoned"})
+    return batch
+
+
+def revert(*, actor, batch: ImportBatch) -> ImportBatch:
+    """Undo a committed batch while no later change touched its rows."""
+    if actor is not SYSTEM:
+        if not actor.has_perm("sheets.revert_importbatch"):
+            raise PermissionDenied(_("You do not have permission to revert imports."))
+        if batch.region_id is None or not region_in_scope(actor, batch.region_id):
+            raise PermissionDenied(_("That upload is outside your scope."))
+    spec = kinds.get(batch.kind)
+    with transaction.atomic():
+        batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+        _require(batch, S.COMMITTED)
+        spec.revert(actor=actor, batch=batch, undo=batch.get_undo())  # raises ValidationError
+        batch.status = S.REVERTED
+        batch.reverted_by, batch.reverted_at = _user(actor), timezone.now()
+        _save(batch, "status", "reverted_by", "reverted_at")
+        record(
+            actor,
+            Action.IMPORT,
+            batch,
+            detail={
+                "step": "reverted",
+                "kind": batch.kind,
+                "created": batch.created,
+                "updated": batch.updated,
+            },
+        )
+    return batch
+
+
+# -- notifications ----------------------------------------------------------------------------
+def _notify(user, title, batch: ImportBatch, body: str = "") -> None:
+    if user is None:
+        return
+    from django.urls import reverse
+
+    from eldercare.core.models import Notification
+
+    Notification.objects.create(
+        user=user, title=str(title)[:200], body=body, link=reverse("sheets:detail", args=[batch.pk])
+    )
+
+
+def _notify_acceptors(batch: ImportBatch) -> None:
+    """County-level users who may accept this township's upload get an in-app notice."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    from eldercare.regions import codes
+
+    if batch.region_id is None:
+        return
+    ancestors = [batch.region_id[:n].ljust(12, "0") for n in (2, 4, 6)]
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True, region_id__in=ancestors)
+        .filter(Q(groups__permissions__codename="accept_importbatch"))
+        .distinct()
+    )
+    township = codes.normalise(batch.region_id)
+    for user in users:
+        _notify(
+            user,
+            _("A township upload awaits acceptance"),
+            batch,
+            f"{batch.username} · {batch.file_name} · {township}",
+        )
+
+
+def cleanup_uploads(*, older_than: datetime.timedelta = datetime.timedelta(days=7)) -> int:
+    """Remove stored files no batch needs any more: finished batches at once, open ones that
+    nobody touched for `older_than` (they are marked abandoned). Returns files removed."""
+    removed = 0
+    cutoff = timezone.now() - older_than
+    for batch in ImportBatch.objects.exclude(stored_name=""):
+        finished = batch.status not in ImportBatch.OPEN and batch.status != S.INVALID
+        if finished or batch.created_at < cutoff:
+            _remove_file(batch)
+            if batch.status in (S.VALIDATED, S.INVALID, S.STALE):
+                batch.status = S.ABANDONED
+            _save(batch, "stored_name", "status")
+            removed += 1
+    return removed

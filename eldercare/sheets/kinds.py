@@ -1,0 +1,61 @@
+"""The sheet kinds the engine knows, and what a kind must provide.
+
+A kind is an object with:
+- `name`, `label`, `columns` (eldercare.sheets.headers.Column list: the template's headers);
+- `check_can_import(actor)` raising PermissionDenied, and `staged_for(actor)` (True: a county
+  user must accept the batch — CONTRACT.md "Who may import what");
+- `validate(*, actor, data, as_of, progress) -> Validation` (no writes);
+- `apply(*, actor, batch, ops, now, data_path) -> undo dict` (inside the engine's transaction;
+  raises engine.StaleBatch when the stored plan no longer fits the registry);
+- `revert(*, actor, batch, undo)` (raises ValidationError when it cannot).
+Kinds are listed here by dotted path and imported on first use, so a domain app plugs in a kind
+without the platform importing it at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import import_module
+
+KINDS = {
+    "regions": "eldercare.regions.sheet_kind:RegionsKind",
+    "institutions": "institutions.sheet_kind:InstitutionsKind",
+}
+ALL_KINDS = ("regions", "institutions", "contracts", "occupancy", "township_reports", "residents", "visits")
+
+CREATE, UPDATE, UNCHANGED, ERROR = "create", "update", "unchanged", "error"
+
+
+@dataclass
+class Validation:
+    ops: list[dict] = field(default_factory=list)  # per valid row: {"row", "op", ...}
+    errors: list[dict] = field(default_factory=list)
+    warnings: list[dict] = field(default_factory=list)
+    rows_total: int = 0
+    skipped: int = 0
+    timings: dict = field(default_factory=dict)
+    totals: tuple[int, int, int] | None = None  # (created, updated, unchanged) when ops are not listed
+
+    def counts(self) -> tuple[int, int, int]:
+        if self.totals is not None:
+            return self.totals
+        tally = {CREATE: 0, UPDATE: 0, UNCHANGED: 0}
+        for op in self.ops:
+            if op["op"] in tally:
+                tally[op["op"]] += 1
+        return tally[CREATE], tally[UPDATE], tally[UNCHANGED]
+
+
+_loaded: dict[str, object] = {}
+
+
+def available() -> list[str]:
+    return list(KINDS)
+
+
+def get(name: str):
+    if name not in KINDS:
+        raise KeyError(name)
+    if name not in _loaded:
+        module, _, attr = KINDS[name].partition(":")
+        _loaded[name] = getattr(import_module(module), attr)()
+    return _loaded[name]
