@@ -120,7 +120,11 @@ class Institution(InstitutionFacts):
 class InstitutionVersion(InstitutionFacts):
     """The facts valid over [valid_from, valid_to); valid_to null = still in force."""
 
-    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="versions")
+    # No index of its own: the unique (institution, valid_from) index serves these lookups, and
+    # every index costs on a 100k-row import (docs/benchmarks.md).
+    institution = models.ForeignKey(
+        Institution, on_delete=models.CASCADE, related_name="versions", db_index=False
+    )
     valid_from = models.DateField(_("valid from"))
     valid_to = models.DateField(_("valid to"), null=True, blank=True)
     changed = models.JSONField(_("fields changed"), default=list, blank=True)
@@ -135,7 +139,6 @@ class InstitutionVersion(InstitutionFacts):
         ordering = ["institution_id", "valid_from"]
         indexes = [
             models.Index(fields=["valid_from", "valid_to"], name="instver_validity_idx"),
-            models.Index(fields=["institution", "valid_from"], name="instver_inst_from_idx"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["institution", "valid_from"], name="instver_one_per_day"),

@@ -14,6 +14,7 @@ is operating until that date."""
 from __future__ import annotations
 
 import datetime
+import itertools
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -30,7 +31,7 @@ from eldercare.sheets import bulk
 from eldercare.sheets import values as v
 from eldercare.sheets.headers import find_header
 from eldercare.sheets.kinds import CREATE, UNCHANGED, UPDATE, Validation
-from eldercare.sheets.readers import SheetError, read_rows
+from eldercare.sheets.readers import SheetError, iter_rows
 
 from . import enums, history, importers
 from .models import FACT_FIELDS, Institution, InstitutionVersion
@@ -56,27 +57,16 @@ def _blank_facts() -> dict:
     return facts
 
 
-def _to_json(facts: dict) -> dict:
-    return {
-        k: (
-            val.isoformat()
-            if isinstance(val, datetime.date)
-            else str(val)
-            if isinstance(val, Decimal)
-            else val
-        )
-        for k, val in facts.items()
-    }
-
-
-def _from_json(facts: dict) -> dict:
-    out = dict(facts)
-    for k in _DATE_FACTS:
-        if isinstance(out.get(k), str):
-            out[k] = datetime.date.fromisoformat(out[k])
-    for k in _DECIMAL_FACTS:
-        if isinstance(out.get(k), str):
-            out[k] = Decimal(out[k])
+def _to_json(facts: dict) -> list:
+    """Facts as stored in the plan: a list in FACT_FIELDS order, JSON-ready (compact: 100k rows)."""
+    out = []
+    for f in FACT_FIELDS:
+        val = facts[f]
+        if isinstance(val, datetime.date):
+            val = val.isoformat()
+        elif isinstance(val, Decimal):
+            val = str(val)
+        out.append(val)
     return out
 
 
@@ -129,7 +119,8 @@ class InstitutionsKind:
         import time
 
         t0 = time.perf_counter()
-        rows = read_rows(data)
+        stream = iter_rows(data)
+        rows = list(itertools.islice(stream, 15))  # the header is among the first 15 rows
         t_read = time.perf_counter()
         out = Validation()
         header = find_header(rows[:15], importers.COLUMNS)
@@ -146,22 +137,21 @@ class InstitutionsKind:
         out.skipped = header.row  # the header and the title rows above it
         positions = [(pos, col.key) for pos, col in header.columns.items()]
         parsed: list[importers.ParsedRow] = []
-        total = max(1, len(rows) - header.row)
-        for index in range(header.row, len(rows)):
-            raw = rows[index]
-            cells = {key: (raw[pos] if pos < len(raw) else "") for pos, key in positions}
+        parse_row, is_total_row = importers.parse_row, v.is_total_row
+        for number, raw in enumerate(itertools.chain(rows[header.row :], stream), start=header.row + 1):
+            width = len(raw)
+            cells = {key: (raw[pos] if pos < width else "") for pos, key in positions}
             if all(c == "" or c is None or (isinstance(c, str) and not c.strip()) for c in cells.values()):
                 out.skipped += 1
                 continue
-            if v.is_total_row(raw):
+            if is_total_row(raw):
                 out.skipped += 1
                 continue
-            row = importers.parse_row(index + 1, cells)
-            parsed.append(row)
-            if len(parsed) % 5000 == 0:
-                progress(0.6 * (index - header.row) / total)
+            parsed.append(parse_row(number, cells))
+            if number % 5000 == 0:
+                progress(min(0.6, 0.6 * number / 100_000))
         out.rows_total = len(parsed)
-        del rows
+        del rows, stream
         t_parse = time.perf_counter()
         self._plan(actor, parsed, as_of, out, progress)
         t_plan = time.perf_counter()
@@ -615,8 +605,8 @@ def _plain_dict(rec: dict) -> dict:
     }
 
 
-def _row(facts: dict) -> list:
-    return [facts.get(f) for f in FACT_FIELDS]
+def _row(facts: list) -> list:
+    return facts
 
 
 def _reserve_ids(model, n: int) -> list[int]:

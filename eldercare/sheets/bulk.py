@@ -7,8 +7,7 @@ run inside the caller's transaction, so an import is still all or nothing."""
 
 from __future__ import annotations
 
-import datetime
-import decimal
+import csv
 import io
 import json
 from collections.abc import Iterable, Sequence
@@ -18,42 +17,63 @@ from django.db import connection
 CHUNK = 50_000
 
 
-def _csv_value(value) -> str:
-    if value is None:
-        return ""  # NULL in COPY's csv format
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, (int, decimal.Decimal)):
-        return str(value)
-    if isinstance(value, (datetime.date, datetime.datetime)):
-        return value.isoformat()
-    if isinstance(value, (dict, list)):
-        value = json.dumps(value, ensure_ascii=False)
-    return '"' + str(value).replace('"', '""') + '"'
+def _field(model, column: str):
+    try:
+        return model._meta.get_field(column)
+    except Exception:  # an attname like region_id
+        return next(f for f in model._meta.concrete_fields if f.column == column)
 
 
-def _copy(cursor, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
+def _copy(cursor, model, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
+    """COPY rows in through Python's C csv writer. csv writes None and "" alike as an empty
+    field, which COPY reads as NULL — so NOT NULL text columns are listed in FORCE_NOT_NULL
+    (empty = ""), and nullable columns keep None = NULL. JSON columns are dumped (memoised:
+    the `changed` lists repeat)."""
+    fields = [_field(model, c) for c in columns]
+    force = [
+        connection.ops.quote_name(c)
+        for c, f in zip(columns, fields, strict=True)
+        if not f.null and f.get_internal_type() in ("CharField", "TextField", "SlugField")
+    ]
+    json_pos = [i for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"]
+    memo: dict = {}
+
+    def dump(value):
+        if value is None:
+            return None
+        key = tuple(value) if isinstance(value, list) else None
+        if key is not None and key in memo:
+            return memo[key]
+        text = json.dumps(value, ensure_ascii=False)
+        if key is not None:
+            memo[key] = text
+        return text
+
+    cols = ", ".join(connection.ops.quote_name(c) for c in columns)
+    options = "FORMAT csv" + (f", FORCE_NOT_NULL ({', '.join(force)})" if force else "")
+    sql = f"COPY {connection.ops.quote_name(table)} ({cols}) FROM STDIN WITH ({options})"
     count = 0
     buf = io.StringIO()
-    cols = ", ".join(connection.ops.quote_name(c) for c in columns)
-    sql = f"COPY {connection.ops.quote_name(table)} ({cols}) FROM STDIN WITH (FORMAT csv)"
-
-    def flush():
+    writer = csv.writer(buf, lineterminator="\n")
+    batch = []
+    for row in rows:
+        if json_pos:
+            row = list(row)
+            for i in json_pos:
+                row[i] = dump(row[i])
+        batch.append(row)
+        count += 1
+        if len(batch) >= CHUNK:
+            writer.writerows(batch)
+            batch.clear()
+            buf.seek(0)
+            cursor.copy_expert(sql, buf)
+            buf.seek(0)
+            buf.truncate()
+    if batch:
+        writer.writerows(batch)
         buf.seek(0)
         cursor.copy_expert(sql, buf)
-        buf.seek(0)
-        buf.truncate()
-
-    for row in rows:
-        buf.write(",".join(_csv_value(v) for v in row))
-        buf.write("\n")
-        count += 1
-        if count % CHUNK == 0:
-            flush()
-    if buf.tell():
-        flush()
     return count
 
 
@@ -80,7 +100,7 @@ def insert(model, columns: Sequence[str], rows: list[Sequence]) -> None:
         return
     if is_postgres():
         with connection.cursor() as cur:
-            _copy(cur.cursor if hasattr(cur, "cursor") else cur, model._meta.db_table, columns, rows)
+            _copy(cur.cursor if hasattr(cur, "cursor") else cur, model, model._meta.db_table, columns, rows)
         return
     objs = [model(**dict(zip(columns, row, strict=True))) for row in rows]
     model.objects.bulk_create(objs, batch_size=2000)
@@ -117,7 +137,7 @@ def update(model, columns: Sequence[str], rows: list[Sequence]) -> None:
             # Identifiers only, all quoted by the backend; no user data in the SQL text.
             select = f"SELECT {pk}, {', '.join(qcols)} FROM {table} WITH NO DATA"  # noqa: S608
             cur.execute(f"CREATE TEMP TABLE _import_upd ON COMMIT DROP AS {select}")
-            _copy(raw, "_import_upd", [model._meta.pk.column, *columns], rows)
+            _copy(raw, model, "_import_upd", [model._meta.pk.column, *columns], rows)
             sets = ", ".join(f"{c} = s.{c}" for c in qcols)
             cur.execute(f"UPDATE {table} t SET {sets} FROM _import_upd s WHERE t.{pk} = s.{pk}")  # noqa: S608
             cur.execute("DROP TABLE _import_upd")

@@ -122,7 +122,7 @@ def start_import(
         inline = len(data) <= INLINE_BYTES or settings.CELERY_TASK_ALWAYS_EAGER
     if inline:
         validate_batch(batch.pk, then_confirm=not dry_run, actor=actor)
-        batch.refresh_from_db()
+        batch = ImportBatch.objects.defer("result", "undo", "report").get(pk=batch.pk)
     else:
         from eldercare.core.outbox import enqueue_on_commit
 
@@ -155,7 +155,9 @@ def _actor_of(batch: ImportBatch):
 def validate_batch(batch_id: int, then_confirm: bool = False, actor=None) -> None:
     """Parse and diff the stored file; store the result. Called inline or by the Celery task
     (idempotent: a batch already past validation is left alone)."""
-    batch = ImportBatch.objects.select_related("created_by").get(pk=batch_id)
+    batch = (
+        ImportBatch.objects.select_related("created_by").defer("result", "undo", "report").get(pk=batch_id)
+    )
     if batch.status not in (S.VALIDATING, S.STALE):
         return
     actor = actor or _actor_of(batch)
@@ -187,8 +189,9 @@ def validate_batch(batch_id: int, then_confirm: bool = False, actor=None) -> Non
         return
     _store_validation(batch, result, time.perf_counter() - started)
     if then_confirm and batch.status == S.VALIDATED:
-        # Already in a worker, or a small file in the request: commit here too.
-        confirm(actor=actor, batch=batch, inline=True)
+        # Already in a worker, or a small file in the request: commit here too, from the plan
+        # just stored (still in memory: no need to read it back).
+        confirm(actor=actor, batch=batch, inline=True, _ops=result.ops)
 
 
 def _store_validation(batch: ImportBatch, result: kinds.Validation, seconds: float) -> None:
@@ -217,9 +220,9 @@ def _require(batch: ImportBatch, *statuses) -> None:
         )
 
 
-def confirm(*, actor, batch: ImportBatch, inline: bool | None = None) -> ImportBatch:
+def confirm(*, actor, batch: ImportBatch, inline: bool | None = None, _ops=None) -> ImportBatch:
     """The uploader confirms a validated batch: applied now, or staged for acceptance."""
-    batch = ImportBatch.objects.get(pk=batch.pk)
+    batch = ImportBatch.objects.defer("result", "undo", "report").get(pk=batch.pk)
     if actor is not SYSTEM and batch.created_by_id != getattr(actor, "pk", None):
         raise PermissionDenied(_("Only the person who uploaded the file can confirm it."))
     _require(batch, S.VALIDATED)
@@ -232,11 +235,11 @@ def confirm(*, actor, batch: ImportBatch, inline: bool | None = None) -> ImportB
         record(actor, Action.IMPORT, batch, detail={"step": "submitted_for_acceptance", "kind": batch.kind})
         _notify_acceptors(batch)
         return batch
-    return _commit_or_queue(batch, actor=actor, inline=inline)
+    return _commit_or_queue(batch, actor=actor, inline=inline, ops=_ops)
 
 
 def _commit_or_queue(
-    batch: ImportBatch, *, actor, decided_by=None, inline: bool | None = None
+    batch: ImportBatch, *, actor, decided_by=None, inline: bool | None = None, ops=None
 ) -> ImportBatch:
     if inline is None:
         inline = batch.rows_total <= INLINE_ROWS or settings.CELERY_TASK_ALWAYS_EAGER
@@ -247,15 +250,18 @@ def _commit_or_queue(
 
         enqueue_on_commit("sheets.commit_batch", batch.pk, getattr(decided_by, "pk", None))
         return batch
-    commit_batch(batch.pk, decided_by_id=getattr(decided_by, "pk", None))
-    return ImportBatch.objects.get(pk=batch.pk)
+    commit_batch(batch.pk, decided_by_id=getattr(decided_by, "pk", None), ops=ops)
+    return ImportBatch.objects.defer("result", "undo", "report").get(pk=batch.pk)
 
 
-def commit_batch(batch_id: int, decided_by_id: int | None = None) -> None:
-    """Apply the stored plan in one transaction (all or nothing). Idempotent for the task."""
+def commit_batch(batch_id: int, decided_by_id: int | None = None, ops=None) -> None:
+    """Apply the stored plan in one transaction (all or nothing). Idempotent for the task.
+    `ops`: the plan as just validated and stored, when the caller still holds it."""
     from django.contrib.auth import get_user_model
 
-    batch = ImportBatch.objects.select_related("created_by").get(pk=batch_id)
+    batch = (
+        ImportBatch.objects.select_related("created_by").defer("result", "undo", "report").get(pk=batch_id)
+    )
     if batch.status not in (S.VALIDATED, S.PENDING, S.COMMITTING):
         return
     spec = kinds.get(batch.kind)
@@ -265,13 +271,15 @@ def commit_batch(batch_id: int, decided_by_id: int | None = None) -> None:
     now = timezone.now()
     try:
         with transaction.atomic():
-            locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+            locked = (
+                ImportBatch.objects.select_for_update().defer("result", "undo", "report").get(pk=batch.pk)
+            )
             if locked.status not in (S.VALIDATED, S.PENDING, S.COMMITTING):
                 return  # another worker or officer got there first
             undo = spec.apply(
                 actor=actor,
                 batch=locked,
-                ops=locked.get_result()["ops"],
+                ops=ops if ops is not None else ImportBatch.objects.get(pk=locked.pk).get_ops(),
                 now=now,
                 data_path=_path(locked) if locked.stored_name else None,
             )
@@ -283,7 +291,19 @@ def commit_batch(batch_id: int, decided_by_id: int | None = None) -> None:
                 locked.decided_by, locked.decided_at = decided_by, now
             locked.timings = {**locked.timings, "commit_s": round(time.perf_counter() - started, 3)}
             _remove_file(locked)
-            locked.save()
+            # Not the stored result again: it is unchanged and large.
+            locked.save(
+                update_fields=[
+                    "undo",
+                    "status",
+                    "committed_at",
+                    "progress",
+                    "decided_by",
+                    "decided_at",
+                    "timings",
+                    "stored_name",
+                ]
+            )
             record(
                 decided_by or actor,
                 Action.IMPORT,

@@ -15,6 +15,14 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+def _pack(data) -> bytes:
+    return zlib.compress(json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":")).encode(), 1)
+
+
+def _unpack(blob) -> object:
+    return json.loads(zlib.decompress(bytes(blob)))
+
+
 class ImportBatch(models.Model):
     class Status(models.TextChoices):
         VALIDATING = "validating", _("Validating")
@@ -58,7 +66,8 @@ class ImportBatch(models.Model):
     warning_count = models.PositiveIntegerField(default=0)
     message = models.TextField(_("message"), blank=True)  # a file-level problem or a failure
     timings = models.JSONField(default=dict, blank=True)
-    result = models.BinaryField(null=True, blank=True, editable=False)  # zlib(JSON): ops, errors, warnings
+    result = models.BinaryField(null=True, blank=True, editable=False)  # zlib(JSON): the planned rows
+    report = models.BinaryField(null=True, blank=True, editable=False)  # zlib(JSON): errors, warnings
     undo = models.BinaryField(null=True, blank=True, editable=False)  # zlib(JSON): what revert restores
     created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
     validated_at = models.DateTimeField(null=True, blank=True)
@@ -92,18 +101,25 @@ class ImportBatch(models.Model):
 
     # -- the stored result ---------------------------------------------------------------
     def set_result(self, data: dict) -> None:
-        self.result = zlib.compress(json.dumps(data, ensure_ascii=False, default=str).encode(), 3)
+        """{"ops", "errors", "warnings"}: the plan and the report are stored apart, so showing
+        the errors never decompresses a 100k-row plan."""
+        self.result = _pack(data.get("ops", []))
+        self.report = _pack({"errors": data.get("errors", []), "warnings": data.get("warnings", [])})
+
+    def get_report(self) -> dict:
+        return _unpack(self.report) if self.report else {"errors": [], "warnings": []}
+
+    def get_ops(self) -> list:
+        return _unpack(self.result) if self.result else []
 
     def get_result(self) -> dict:
-        if not self.result:
-            return {"ops": [], "errors": [], "warnings": []}
-        return json.loads(zlib.decompress(bytes(self.result)))
+        return {"ops": self.get_ops(), **self.get_report()}
 
     def set_undo(self, data: dict) -> None:
-        self.undo = zlib.compress(json.dumps(data, ensure_ascii=False, default=str).encode(), 3)
+        self.undo = _pack(data)
 
     def get_undo(self) -> dict:
-        return json.loads(zlib.decompress(bytes(self.undo))) if self.undo else {}
+        return _unpack(self.undo) if self.undo else {}
 
     @property
     def committed(self) -> bool:
@@ -112,7 +128,7 @@ class ImportBatch(models.Model):
     def summary(self, *, errors=None, warnings=None) -> dict:
         """Shaped like `import_sheet --json` (CONTRACT.md)."""
         if errors is None or warnings is None:
-            res = self.get_result()
+            res = self.get_report()
             errors = res.get("errors", []) if errors is None else errors
             warnings = res.get("warnings", []) if warnings is None else warnings
         return {

@@ -76,24 +76,53 @@ def decode_text(data: bytes) -> str:
         raise SheetError("无法识别文件的文字编码，请另存为 UTF-8 或 GBK 编码的 CSV，或 Excel 文件。") from exc
 
 
+def iter_rows(data: bytes):
+    """The rows of the first sheet one at a time (row 1 first), so a 100k-row file is never
+    held as Python objects all at once. Columns may start at the sheet's first used column."""
+    sniffed = sniff(data)
+    if sniffed.kind == "csv":
+        text = decode_text(sniffed.data)
+        if text.count("\n") > MAX_ROWS:
+            raise SheetError(f"行数超过 {MAX_ROWS} 行，请拆分后分批上传。")
+        yield from csv.reader(io.StringIO(text))
+        return
+    sheet = _first_sheet(sniffed)
+    if sheet.total_height > MAX_ROWS:
+        raise SheetError(f"行数超过 {MAX_ROWS} 行，请拆分后分批上传。")
+    try:
+        yield from sheet.iter_rows()
+    except Exception as exc:
+        raise SheetError("文件已损坏或格式不受支持，无法读取。") from exc
+
+
+def _first_sheet(sniffed: Sniffed):
+    from python_calamine import CalamineWorkbook
+
+    try:
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(sniffed.data))
+    except Exception as exc:  # calamine raises its own error types for damaged files
+        raise SheetError("文件已损坏或格式不受支持，无法读取。") from exc
+    if len(wb.sheet_names) > MAX_SHEETS:
+        raise SheetError(f"工作表过多（超过 {MAX_SHEETS} 个）。")
+    if not wb.sheet_names:
+        raise SheetError("文件中没有工作表。")
+    try:
+        return wb.get_sheet_by_index(0)
+    except Exception as exc:
+        raise SheetError("文件已损坏或格式不受支持，无法读取。") from exc
+
+
 def read_rows(data: bytes) -> list[list]:
-    """All rows of the first sheet, as the user sees them (row 1 = list index 0)."""
+    """All rows of the first sheet, as the user sees them (row 1 = list index 0, column A =
+    index 0): for the annotated error sheet and small kinds."""
     sniffed = sniff(data)
     if sniffed.kind == "csv":
         rows = list(csv.reader(io.StringIO(decode_text(sniffed.data))))
     else:
-        from python_calamine import CalamineWorkbook
-
         try:
-            wb = CalamineWorkbook.from_filelike(io.BytesIO(sniffed.data))
-        except Exception as exc:  # calamine raises its own error types for damaged files
-            raise SheetError("文件已损坏或格式不受支持，无法读取。") from exc
-        if len(wb.sheet_names) > MAX_SHEETS:
-            raise SheetError(f"工作表过多（超过 {MAX_SHEETS} 个）。")
-        if not wb.sheet_names:
-            raise SheetError("文件中没有工作表。")
-        try:
-            rows = wb.get_sheet_by_index(0).to_python(skip_empty_area=False)
+            rows = _first_sheet(sniffed).to_python(skip_empty_area=False)
+        except SheetError:
+            raise
         except Exception as exc:
             raise SheetError("文件已损坏或格式不受支持，无法读取。") from exc
     if len(rows) > MAX_ROWS:
