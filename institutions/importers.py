@@ -171,12 +171,16 @@ def parse_row(row_number: int, cells: dict) -> ParsedRow:
             row.error("name", "机构名称为必填项。")
 
     code = unchanged
+    code_unreadable = False
     if "credit_code" in cells:
         try:
             code = v.code_text(cells["credit_code"])
         except cell_error as exc:
             row.error("credit_code", str(exc))
-    if isinstance(code, str) and code:
+            code_unreadable = True  # filled but unreadable: not also "required"
+    if code_unreadable:
+        pass
+    elif isinstance(code, str) and code:
         check = cc.validate(code)
         if check.error:
             row.error("credit_code", check.error)

@@ -48,7 +48,6 @@ _STRING_FACTS = {
 _DATE_FACTS = {"opened_on", "status_date"}
 _DECIMAL_FACTS = {"longitude", "latitude"}
 _FAMILY_LABEL = dict(enums.Family.choices)
-CHUNK = 5000
 
 
 def _blank_facts() -> dict:
@@ -70,8 +69,11 @@ def _to_json(facts: dict) -> list:
     return out
 
 
-def _chunks(items, size=CHUNK):
+def _chunks(items, size=None):
+    """Lookup batches: large on PostgreSQL (each batch of the existing-records query scans the
+    versions once), within SQLite's bound-parameter limit elsewhere."""
     items = list(items)
+    size = size or (50_000 if bulk.is_postgres() else 900)
     for i in range(0, len(items), size):
         yield items[i : i + size]
 
@@ -134,7 +136,7 @@ class InstitutionsKind:
             return out
         for name in header.unknown:
             out.warnings.append({"row": header.row, "column": name, "message": "未识别的列，已忽略。"})
-        out.skipped = header.row  # the header and the title rows above it
+        out.skipped = header.row - 1  # the title and 填报单位 rows above the header
         positions = [(pos, col.key) for pos, col in header.columns.items()]
         parsed: list[importers.ParsedRow] = []
         parse_row, is_total_row = importers.parse_row, v.is_total_row
@@ -203,21 +205,22 @@ class InstitutionsKind:
         for chunk in _chunks(wanted):
             known.update(Region.objects.filter(code__in=chunk).values_list("code", flat=True))
 
-        # 3. existing records by key (globally, so a key registered elsewhere is refused, not duplicated)
-        fields = ["id", "family", "credit_code", "updated_at", *ATTNAMES]
-        existing: dict[tuple, dict] = {}
+        # 3. existing records by key (globally, so a key registered elsewhere is refused, not
+        # duplicated), with the shape of their history: one open version is diffed against the
+        # current copy without loading it.
+        existing: dict[tuple, tuple] = {}
         codes = {r.credit_code for r in good if r.credit_code}
         for chunk in _chunks(codes):
-            for rec in Institution.objects.filter(credit_code__in=chunk).values(*fields):
-                existing[("code", rec["credit_code"], rec["family"])] = rec
+            for rec in _existing(_code_in(Institution.objects.all(), chunk)):
+                existing[("code", rec[R_CODE], rec[R_FAMILY])] = rec
         codeless = [(r.facts.get("region"), r.facts.get("name")) for r in good if not r.credit_code]
         for chunk in _chunks(codeless):
             names = {n for _, n in chunk}
             regions = {g for g, _ in chunk}
-            for rec in Institution.objects.filter(
-                credit_code="", region_id__in=regions, name__in=names
-            ).values(*fields):
-                existing[("name", rec["region_id"], rec["name"])] = rec
+            for rec in _existing(
+                Institution.objects.filter(credit_code="", region_id__in=regions, name__in=names)
+            ):
+                existing[("name", rec[R_REGION], rec[R_NAME])] = rec
 
         # 4. 举办医疗机构: a medical institution in the actor's county, by exact code
         run_codes = {r.facts["run_by_code"] for r in good if r.facts.get("run_by_code")}
@@ -228,16 +231,6 @@ class InstitutionsKind:
                 qs = qs.filter(region_id__startswith=county_prefix)
             runners.update(dict(qs.values_list("credit_code", "id")))
 
-        # 5. history shape of the matched institutions: one open version needs no loading
-        matched_ids = [existing[importers.row_key(r)]["id"] for r in good if importers.row_key(r) in existing]
-        shape = {}
-        for chunk in _chunks(matched_ids):
-            for item in (
-                InstitutionVersion.objects.filter(institution_id__in=chunk)
-                .values("institution_id")
-                .annotate(n=Count("id"), first=Min("valid_from"), last=Max("valid_from"))
-            ):
-                shape[item["institution_id"]] = item
         progress(0.7)
 
         # 6. per row: scope, lookups, steps, diff through the history logic
@@ -258,7 +251,7 @@ class InstitutionsKind:
                 else:
                     facts["run_by"] = runners[code]
             rec = existing.get(importers.row_key(row))
-            if rec is not None and prefix is not None and not rec["region_id"].startswith(prefix):
+            if rec is not None and prefix is not None and not rec[R_REGION].startswith(prefix):
                 row.error(
                     "credit_code" if row.credit_code else "name",
                     "该机构已由其他辖区登记，不能在此导入；如需调整请联系县级主管部门。",
@@ -274,15 +267,12 @@ class InstitutionsKind:
                 else:
                     out.errors.extend(row.errors)
                 continue
-            sh = shape.get(rec["id"])
-            if sh and sh["n"] == 1 and all(day >= sh["first"] for day, _c in steps):
-                # A single open version equal to the current copy: diff without loading it.
-                current = {f: rec[_FK.get(f, f)] for f in FACT_FIELDS}
-                spans = [history.Span(sh["first"], None, current, set())]
-                if not _apply_steps(spans, steps)[2]:
+            if rec[R_NVER] == 1 and all(day >= rec[R_FIRST] for day, _c in steps):
+                # One open version = the current copy: a row restating it changes nothing.
+                if all(rec[R_FACT[k]] == val for _day, changes in steps for k, val in changes.items()):
                     out.ops.append(_unchanged(row, rec))
                     continue
-            pending_full.append((row, rec, steps))
+            pending_full.append((row, _rec_dict(rec), steps))
 
         # 7. the rows that change something: load their versions, plan the writes
         versions: dict[int, list] = {}
@@ -500,6 +490,8 @@ class InstitutionsKind:
         # Shorten split versions before inserting the ones that continue them.
         bulk.update(InstitutionVersion, ["valid_to", "changed", *ATTNAMES], dirty_rows)
         bulk.insert(InstitutionVersion, ver_cols, ver_rows)
+        if len(creates) + len(updates) > 10_000:
+            bulk.analyze(Institution, InstitutionVersion)  # fresh planner statistics after a big load
         record_bulk(
             actor,
             Institution,
@@ -618,8 +610,38 @@ def _reserve_ids(model, n: int) -> list[int]:
     return list(range(top + 1, top + 1 + n))
 
 
-def _unchanged(row, rec) -> dict:
-    return {"row": row.row, "op": UNCHANGED, "name": rec["name"], "id": rec["id"]}
+def _unchanged(row, rec: tuple | dict) -> dict:
+    if isinstance(rec, dict):
+        return {"row": row.row, "op": UNCHANGED, "name": rec["name"], "id": rec["id"]}
+    return {"row": row.row, "op": UNCHANGED, "name": rec[R_NAME], "id": rec[R_ID]}
+
+
+# Existing records are read as tuples (100k of them on a re-import): these name the positions.
+REC_FIELDS = ["id", "family", "credit_code", "updated_at", *ATTNAMES, "nver", "first"]
+R_ID, R_FAMILY, R_CODE, R_UPDATED = 0, 1, 2, 3
+R_NVER, R_FIRST = len(REC_FIELDS) - 2, len(REC_FIELDS) - 1
+R_FACT = {f: REC_FIELDS.index(_FK.get(f, f)) for f in FACT_FIELDS}
+R_REGION, R_NAME = R_FACT["region"], R_FACT["name"]
+
+
+def _existing(qs):
+    return (
+        qs.order_by()
+        .annotate(nver=Count("versions"), first=Min("versions__valid_from"))
+        .values_list(*REC_FIELDS)
+    )
+
+
+def _code_in(qs, codes: list):
+    """credit_code IN codes; on PostgreSQL one array parameter (`= ANY(%s)`) instead of 50k
+    bound values that Django would prepare one by one."""
+    if bulk.is_postgres():
+        return qs.extra(where=['"institutions_institution"."credit_code" = ANY(%s)'], params=[list(codes)])  # noqa: S610
+    return qs.filter(credit_code__in=codes)
+
+
+def _rec_dict(rec: tuple) -> dict:
+    return dict(zip(REC_FIELDS, rec, strict=True))
 
 
 def _apply_steps(spans, steps) -> tuple[list, dict, bool]:

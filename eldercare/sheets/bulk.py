@@ -155,3 +155,12 @@ def update(model, columns: Sequence[str], rows: list[Sequence]) -> None:
 def delete(model, pks: list[int]) -> None:
     for i in range(0, len(pks), 5000):
         model.objects.filter(pk__in=pks[i : i + 5000]).delete()
+
+
+def analyze(*models) -> None:
+    """Refresh PostgreSQL's planner statistics after a large load (autovacuum lags behind)."""
+    if not is_postgres():
+        return
+    with connection.cursor() as cur:
+        for model in models:
+            cur.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")

@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from eldercare.accounts.scope import for_user, get_for_user
@@ -70,7 +70,7 @@ class ImportUploadSerializer(serializers.Serializer):
 class ImportBatchViewSet(viewsets.GenericViewSet):
     serializer_class = ImportBatchSerializer
     queryset = ImportBatch.objects.none()
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser, FormParser, JSONParser]  # JSON for the action bodies
     required_permissions = {"GET": ["sheets.view_importbatch"], "POST": ["sheets.import_sheet"]}
 
     def get_queryset(self):
