@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from eldercare.accounts.api.views import TokenObtainView, UserViewSet
 from eldercare.regions.api.views import RegionViewSet
+from eldercare.sheets.api.views import ImportBatchViewSet
 from institutions.api.views import InstitutionViewSet
 
 router = DefaultRouter(trailing_slash=True)
@@ -12,6 +13,7 @@ router.include_root_view = False
 router.register("regions", RegionViewSet, basename="region")
 router.register("users", UserViewSet, basename="user")
 router.register("institutions", InstitutionViewSet, basename="institution")
+router.register("imports", ImportBatchViewSet, basename="import")
 
 admin.site.site_header = "医养结合服务平台 · 系统管理"
 admin.site.site_title = "医养结合服务平台"
@@ -22,6 +24,7 @@ urlpatterns = [
     path("", include("eldercare.regions.urls")),
     path("", include("eldercare.audit.urls")),
     path("", include("institutions.urls")),
+    path("", include("eldercare.sheets.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/auth/token/", TokenObtainView.as_view(), name="api-token"),
     path("api/v1/", include(router.urls)),

@@ -78,12 +78,16 @@ def _chunks(items, size=None):
         yield items[i : i + size]
 
 
+EXAMPLE_PREFIX = "示例"
+
+
 class InstitutionsKind:
     name = "institutions"
     label = "机构"
+    revertible = True
     columns = importers.COLUMNS
     example = {
-        "name": "永安街道敬老院",
+        "name": "示例：永安街道敬老院",  # rows named 示例… are skipped (EXAMPLE_PREFIX)
         "credit_code": "91310110666007217T",
         "family": "养老服务机构",
         "type": "养老院",
@@ -148,6 +152,14 @@ class InstitutionsKind:
                 continue
             if is_total_row(raw):
                 out.skipped += 1
+                continue
+            name = cells.get("name")
+            if isinstance(name, str) and name.lstrip().startswith(EXAMPLE_PREFIX):
+                # The template's example row, left in: never imported.
+                out.skipped += 1
+                out.warnings.append(
+                    {"row": number, "column": "机构名称", "message": "模板中的示例行，未导入。"}
+                )
                 continue
             parsed.append(parse_row(number, cells))
             if number % 5000 == 0:

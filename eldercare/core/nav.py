@@ -7,6 +7,7 @@ NAV_ITEMS = [
     # (url name, label, icon, permission)
     ("core:home", _("Home"), "house", "core.access_portal"),
     ("institutions:list", _("Institutions"), "hospital", "institutions.view_institution"),
+    ("sheets:list", _("Bulk import"), "file-earmark-arrow-up", "sheets.view_importbatch"),
     ("regions:list", _("Regions"), "diagram-3", "regions.view_region"),
     ("accounts:user_list", _("Users"), "people", "accounts.view_user"),
     ("audit:list", _("Audit trail"), "journal-text", "audit.view_auditevent"),

@@ -72,7 +72,30 @@ def home(request):
 
     region = regionview.view_region(request)
     cards = home_cards(request.user, region)
+    if request.user.has_perm("sheets.accept_importbatch"):
+        cards.append(_pending_uploads_card(request.user, region))
     return render(request, "core/home.html", {"cards": cards, "region": region})
+
+
+def _pending_uploads_card(user, region) -> dict:
+    """Township uploads in view that this user may accept (not their own)."""
+    from django.urls import reverse
+
+    from eldercare.accounts.scope import for_user
+    from eldercare.sheets.models import ImportBatch
+
+    count = (
+        for_user(ImportBatch, user, region=region)
+        .filter(status=ImportBatch.Status.PENDING, region__isnull=False)
+        .exclude(created_by=user)
+        .count()
+    )
+    return {
+        "label": _("Township uploads awaiting acceptance"),
+        "value": count,
+        "icon": "inbox",
+        "link": reverse("sheets:list") + "#pending",
+    }
 
 
 @require_POST

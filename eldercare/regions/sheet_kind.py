@@ -21,6 +21,7 @@ from .services import import_regions
 class RegionsKind:
     name = "regions"
     label = "区划"
+    revertible = False
     columns = [
         Column("区划代码", "code", required=True, synonyms=("行政区划代码",)),
         Column("名称", "name", required=True, synonyms=("区划名称",)),

@@ -1,7 +1,8 @@
 """The sheet kinds the engine knows, and what a kind must provide.
 
 A kind is an object with:
-- `name`, `label`, `columns` (eldercare.sheets.headers.Column list: the template's headers);
+- `name`, `label`, `columns` (eldercare.sheets.headers.Column list: the template's headers),
+  `example` (the template's example row), `revertible` (whether `revert` can ever succeed);
 - `check_can_import(actor)` raising PermissionDenied, and `staged_for(actor)` (True: a county
   user must accept the batch — CONTRACT.md "Who may import what");
 - `validate(*, actor, data, as_of, progress) -> Validation` (no writes);
