@@ -157,3 +157,35 @@ def versions_on(day):
     return InstitutionVersion.objects.filter(valid_from__lte=day).filter(
         Q(valid_to__isnull=True) | Q(valid_to__gt=day)
     )
+
+
+class ComplianceSetting(models.Model):
+    """Per-region thresholds of the compliance rules (DOMAIN.md §3: "each rule's thresholds are
+    configurable per region"). A region without its own row uses its nearest ancestor's, else
+    the defaults in institutions/rules.py. Edited by the admin role on the admin site."""
+
+    region = models.OneToOneField(
+        "regions.Region",
+        verbose_name=_("region"),
+        on_delete=models.PROTECT,
+        primary_key=True,
+        related_name="+",
+    )
+    big_home_beds = models.PositiveIntegerField(
+        _("beds from which an elder-care institution needs an internal medical unit"), default=100
+    )
+    hospital_option_beds = models.PositiveIntegerField(
+        _("beds from which an elder-care institution may open a hospital"), default=500
+    )
+    source = models.CharField(_("source document"), max_length=200, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    scope_field = "region__code"
+
+    class Meta:
+        verbose_name = _("compliance threshold")
+        verbose_name_plural = _("compliance thresholds")
+        ordering = ["region_id"]
+
+    def __str__(self):
+        return f"{self.region_id}: {self.big_home_beds}/{self.hospital_option_beds}"

@@ -76,15 +76,37 @@ def rule_facts(family: str, facts: dict, *, run_by_id=None) -> Facts:
     )
 
 
-def warning_codes_for(family: str, facts: dict, *, run_by_id=None) -> str:
-    """ ",code1,code2," of the warnings to store on the institution (list filter, home count)."""
-    codes = [
-        w.code
-        for w in warnings_for(rule_facts(family, facts, run_by_id=run_by_id))
-        if w.severity == "warning"
-    ]
+def warning_codes_for(
+    family: str, facts: dict, *, run_by_id=None, thresholds: Thresholds | None = None
+) -> str:
+    """The ",code1,code2," of the warnings stored on the institution (list filter, home count)."""
+    rule_input = rule_facts(family, facts, run_by_id=run_by_id)
+    codes = [w.code for w in warnings_for(rule_input, thresholds) if w.severity == "warning"]
     return f",{','.join(codes)}," if codes else ""
 
 
-def warnings_of(inst: Institution, thresholds: Thresholds | None = None):
+def threshold_table() -> dict[str, Thresholds]:
+    """Every region's own thresholds (a small table: read once per request or import)."""
+    from .models import ComplianceSetting
+
+    return {
+        s.region_id: Thresholds(big_home_beds=s.big_home_beds, hospital_option_beds=s.hospital_option_beds)
+        for s in ComplianceSetting.objects.all()
+    }
+
+
+def thresholds_for(region_code: str | None, table: dict[str, Thresholds] | None = None) -> Thresholds:
+    """The region's own thresholds, else its nearest ancestor's, else the defaults."""
+    table = threshold_table() if table is None else table
+    if region_code and table:
+        for cut in (12, 9, 6, 4, 2):
+            code = region_code[:cut].ljust(12, "0")
+            if code in table:
+                return table[code]
+    return Thresholds()
+
+
+def warnings_of(inst: Institution, thresholds: Thresholds | None = None, *, table=None):
+    if thresholds is None:
+        thresholds = thresholds_for(inst.region_id, table)
     return warnings_for(facts_for_rules(inst), thresholds)

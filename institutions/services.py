@@ -95,10 +95,15 @@ def _apply(target, facts: dict) -> None:
         setattr(target, _attname(name), value)
 
 
-def _warning_codes(inst: Institution) -> str:
-    from .selectors import warning_codes_for
+def _warning_codes(inst: Institution, table=None) -> str:
+    from .selectors import thresholds_for, warning_codes_for
 
-    return warning_codes_for(inst.family, _facts_of(inst), run_by_id=inst.run_by_id)
+    return warning_codes_for(
+        inst.family,
+        _facts_of(inst),
+        run_by_id=inst.run_by_id,
+        thresholds=thresholds_for(inst.region_id, table),
+    )
 
 
 def _refresh_current(inst: Institution, today: datetime.date) -> None:
@@ -233,9 +238,12 @@ def refresh_warning_codes(queryset=None) -> int:
     number of institutions whose warnings changed; written with bulk_update and logged."""
     from eldercare.audit.services import record_bulk
 
+    from .selectors import threshold_table
+
+    table = threshold_table()
     changed = []
     for inst in (queryset if queryset is not None else Institution.objects.all()).select_related("run_by"):
-        codes = _warning_codes(inst)
+        codes = _warning_codes(inst, table)
         if codes != inst.warning_codes:
             inst.warning_codes = codes
             changed.append(inst)

@@ -35,7 +35,7 @@ from eldercare.sheets.readers import SheetError, iter_rows
 
 from . import enums, history, importers
 from .models import FACT_FIELDS, Institution, InstitutionVersion
-from .selectors import warning_codes_for
+from .selectors import threshold_table, thresholds_for, warning_codes_for
 from .services import FAMILY_PERMISSION
 
 _FK = {"region": "region_id", "run_by": "run_by_id"}
@@ -184,6 +184,7 @@ class InstitutionsKind:
             prefix = "\x00"  # no scope: nothing matches
         county_prefix = None if prefix is None else prefix[:6]
         today = timezone.localdate()
+        self._thresholds = threshold_table()
 
         # 1. row-level checks that need no database: permission, duplicates
         seen: dict[tuple, int] = {}
@@ -240,7 +241,7 @@ class InstitutionsKind:
         for chunk in _chunks(run_codes):
             qs = Institution.objects.filter(credit_code__in=chunk, family=enums.Family.MEDICAL)
             if county_prefix is not None:
-                qs = qs.filter(region_id__startswith=county_prefix)
+                qs = qs.filter(region__code__startswith=county_prefix)
             runners.update(dict(qs.values_list("credit_code", "id")))
 
         progress(0.7)
@@ -360,7 +361,12 @@ class InstitutionsKind:
             ),
             "spans": [[s.valid_from, s.valid_to, sorted(s.changed), _to_json(s.facts)] for s in spans],
             "current": spans.index(current),
-            "warnings": warning_codes_for(row.family, current.facts, run_by_id=current.facts.get("run_by")),
+            "warnings": warning_codes_for(
+                row.family,
+                current.facts,
+                run_by_id=current.facts.get("run_by"),
+                thresholds=thresholds_for(current.facts["region"], self._thresholds),
+            ),
         }
 
     def _plan_update(self, row, rec, spans, steps, today) -> dict | None:
@@ -387,7 +393,12 @@ class InstitutionsKind:
                 if s.id is None
             ],
             "current": _to_json(current) if current != stored_current else None,
-            "warnings": warning_codes_for(rec["family"], current, run_by_id=current.get("run_by")),
+            "warnings": warning_codes_for(
+                rec["family"],
+                current,
+                run_by_id=current.get("run_by"),
+                thresholds=thresholds_for(current["region"], self._thresholds),
+            ),
         }
 
     # -- apply --------------------------------------------------------------------------------

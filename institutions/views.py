@@ -14,7 +14,7 @@ from .exports import export_institutions
 from .forms import InstitutionForm, StatusForm
 from .models import Institution
 from .rules import SHORT
-from .selectors import institutions_for, warnings_of
+from .selectors import institutions_for, threshold_table, warnings_of
 
 _FILTER_KEYS = ("q", "family", "type", "ownership", "status", "region", "sort", "warnings")
 
@@ -31,8 +31,9 @@ def institution_list(request):
         resp["Content-Disposition"] = f'attachment; filename="{name}"'
         return resp
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    table = threshold_table()
     for inst in page:
-        inst.warning_list = warnings_of(inst)
+        inst.warning_list = warnings_of(inst, table=table)
     return render(
         request,
         "institutions/institution_list.html",

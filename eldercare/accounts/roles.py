@@ -71,6 +71,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "regions.add_region",
         "regions.change_region",
         "regions.import_region",
+        *[f"institutions.{verb}_compliancesetting" for verb in ("view", "add", "change", "delete")],
         "sheets.import_sheet",
         "sheets.view_importbatch",
         "accounts.view_user",

@@ -5,7 +5,7 @@ from rest_framework.decorators import action
 
 from ..exports import export_institutions
 from ..models import Institution
-from ..selectors import institutions_for, warnings_of
+from ..selectors import institutions_for, threshold_table, warnings_of
 
 FLAG_FIELDS = [
     "green_channel",
@@ -53,7 +53,12 @@ class InstitutionSerializer(serializers.ModelSerializer):
         return (obj.run_by.credit_code or obj.run_by.portal_no) if obj.run_by_id else None
 
     def get_warnings(self, obj) -> list[dict]:
-        return [{"code": w.code, "message": w.message, "source": w.source} for w in warnings_of(obj)]
+        if "thresholds" not in self.context:
+            self.context["thresholds"] = threshold_table()  # once per response, not per row
+        return [
+            {"code": w.code, "message": w.message, "source": w.source}
+            for w in warnings_of(obj, table=self.context["thresholds"])
+        ]
 
 
 FILTERS = [

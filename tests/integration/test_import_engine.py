@@ -134,3 +134,22 @@ def test_dry_run_then_confirm(civil):
     engine.confirm(actor=civil, batch=b)
     b.refresh_from_db()
     assert b.status == S.COMMITTED and Institution.objects.count() == 1
+
+
+def test_run_by_medical_institution_found_by_code_in_the_county(civil, health):
+    from institutions.credit_code import check_character
+
+    first = "12370306MB0000001"
+    hospital_code = first + check_character(first)
+    hospital_row = f"周村区人民医院,{hospital_code},医疗卫生机构,综合医院,370306001000,,,,运营中,,2000-01-01"
+    assert run(health, sheet(hospital_row)).status == S.COMMITTED
+    header = HEADER + ",举办医疗机构信用代码"
+    data = ("\n".join([header, HOME + f",{hospital_code}"]) + "\n").encode()
+    b = engine.start_import(actor=civil, kind="institutions", data=data, filename="r.csv")
+    assert b.status == S.COMMITTED, b.get_report()
+    home = Institution.objects.get(family="eldercare")
+    assert home.run_by.credit_code == hospital_code
+    unknown = ("\n".join([header, HOME + ",91310110666007217T"]) + "\n").encode()
+    bad = engine.start_import(actor=civil, kind="institutions", data=unknown, filename="r.csv")
+    assert bad.status == S.INVALID
+    assert bad.get_report()["errors"][0]["column"] == "举办医疗机构信用代码"
