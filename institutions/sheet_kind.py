@@ -427,7 +427,7 @@ class InstitutionsKind:
         taken = set()
         for chunk in _chunks({op["credit_code"] for op in creates if op["credit_code"]}):
             taken.update(
-                Institution.objects.filter(credit_code__in=chunk).values_list("credit_code", "family")
+                _code_in(Institution.objects.all(), chunk).values_list("credit_code", "family")
             )
         stale += [
             op["row"] for op in creates if op["credit_code"] and (op["credit_code"], op["family"]) in taken

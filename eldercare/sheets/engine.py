@@ -187,7 +187,12 @@ def validate_batch(batch_id: int, then_confirm: bool = False, actor=None) -> Non
         _remove_file(batch)
         _save(batch, "stored_name")
         return
-    _store_validation(batch, result, time.perf_counter() - started)
+    stored = time.perf_counter()
+    _store_validation(batch, result, stored - started)
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        timings={**batch.timings, "store_s": round(time.perf_counter() - stored, 3)}
+    )
+    batch.timings["store_s"] = round(time.perf_counter() - stored, 3)
     if then_confirm and batch.status == S.VALIDATED:
         # Already in a worker, or a small file in the request: commit here too, from the plan
         # just stored (still in memory: no need to read it back).
