@@ -49,8 +49,9 @@ messages: $(STAMP) ## refresh and compile the Chinese catalogue
 	$(BIN)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=static --ignore=var --ignore=tests --ignore=bench --no-location
 	$(BIN)/python manage.py compilemessages -l zh_Hans --ignore=.venv
 
-bench: $(STAMP) ## benchmarks under bench/ (results in docs/benchmarks.md)
+bench: $(STAMP) ## benchmarks under bench/ (results in docs/benchmarks.md; PostgreSQL on 127.0.0.1)
 	$(BIN)/python bench/scope_query.py
+	$(BIN)/python bench/import_bench.py --sizes 10000,100000
 
 clean: ## remove the virtualenv and local data
 	rm -rf $(VENV) var
