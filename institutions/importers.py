@@ -7,6 +7,7 @@ medical institution, existing records) and writes belong to the import service."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import partial
 
 from eldercare.regions import codes
@@ -103,15 +104,39 @@ _READ_OWNERSHIP = {
 _READ_OWNERSHIP_NO_FAMILY = v.chooser({}, synonyms=_OWNERSHIP_SYNONYMS, column="举办性质")
 _READ_NAME = partial(v.text, max_length=200)
 # (key, reader, value stored for 清空), in the order the facts are filled.
+# A count above this is a typing error (and would overflow the column): the largest 核定床位 of
+# any Chinese institution is a few thousand.
+MAX_COUNT = 100_000
+_read_count = partial(v.integer, maximum=MAX_COUNT)
+_read_status = v.chooser(dict(enums.Status.choices), column="状态")
+
+
+def _read_status_no_clear(raw):
+    value = _read_status(raw)
+    if value is v.CLEAR:
+        raise v.CellError("状态不能清空，可填：筹建中、运营中、停业、注销。")
+    return value
+
+
+def _coordinate(limit: int):
+    def read(raw):
+        value = v.decimal(raw)
+        if isinstance(value, Decimal) and not (-limit <= value <= limit):
+            raise v.CellError(f"应在 -{limit} 到 {limit} 之间（度）。")
+        return value
+
+    return read
+
+
 _PLAIN_FIELDS = (
     ("address", partial(v.text, max_length=300), ""),
-    ("longitude", v.decimal, None),
-    ("latitude", v.decimal, None),
+    ("longitude", _coordinate(180), None),
+    ("latitude", _coordinate(90), None),
     ("opened_on", v.date, None),
-    ("status", v.chooser(dict(enums.Status.choices), column="状态"), None),
+    ("status", _read_status_no_clear, None),
     ("status_date", v.date, None),
-    *((key, v.integer, None) for key in ("beds_medical", "beds_eldercare", "beds_nursing")),
-    *((key, v.integer, None) for key in ("doctors", "nurses", "caregivers")),
+    *((key, _read_count, None) for key in ("beds_medical", "beds_eldercare", "beds_nursing")),
+    *((key, _read_count, None) for key in ("doctors", "nurses", "caregivers")),
     ("internal_unit", v.chooser(dict(enums.InternalUnit.choices), column="内设医疗机构"), ""),
 )
 _FLAG_KEYS = tuple(key for key, _label in enums.FLAGS)

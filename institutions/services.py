@@ -241,13 +241,16 @@ def refresh_warning_codes(queryset=None) -> int:
     from .selectors import threshold_table
 
     table = threshold_table()
+    now = timezone.now()
     changed = []
     for inst in (queryset if queryset is not None else Institution.objects.all()).select_related("run_by"):
         codes = _warning_codes(inst, table)
         if codes != inst.warning_codes:
-            inst.warning_codes = codes
+            # updated_at moves too: a pending import validated before this must be re-validated
+            # rather than write back warnings judged under the old thresholds.
+            inst.warning_codes, inst.updated_at = codes, now
             changed.append(inst)
-    Institution.objects.bulk_update(changed, ["warning_codes"], batch_size=1000)
+    Institution.objects.bulk_update(changed, ["warning_codes", "updated_at"], batch_size=1000)
     if changed:
         record_bulk(SYSTEM, Institution, count=len(changed), detail={"what": "refresh_warning_codes"})
     return len(changed)

@@ -40,6 +40,7 @@ from .services import FAMILY_PERMISSION
 
 _FK = {"region": "region_id", "run_by": "run_by_id"}
 ATTNAMES = [_FK.get(f, f) for f in FACT_FIELDS]
+_POS_REGION, _POS_NAME = FACT_FIELDS.index("region"), FACT_FIELDS.index("name")
 _STRING_FACTS = {
     f.name
     for f in Institution._meta.local_fields
@@ -381,6 +382,7 @@ class InstitutionsKind:
             "row": row.row,
             "op": UPDATE,
             "name": rec["name"],
+            "family": rec["family"],
             "id": rec["id"],
             "stamp": rec["updated_at"].isoformat(),
             "diff": {k: [_plain(o), _plain(n)] for k, (o, n) in diff.items() if o != n},
@@ -409,7 +411,9 @@ class InstitutionsKind:
         updates = [op for op in ops if op["op"] == UPDATE]
         recorded_by = getattr(actor, "pk", None)
 
-        # Lock the rows we change and make sure nobody changed them since validation.
+        # Lock the rows we change and make sure nobody changed them since validation; rows the
+        # plan leaves unchanged are checked too (the file's value must still be what is stored),
+        # without a lock: a change after this point comes after the import.
         stamps = {}
         for chunk in _chunks([op["id"] for op in updates]):
             stamps.update(
@@ -419,28 +423,53 @@ class InstitutionsKind:
                     .values_list("id", "updated_at")
                 )
             )
+        same = [op for op in ops if op["op"] == UNCHANGED and "stamp" in op]
+        for chunk in _chunks([op["id"] for op in same]):
+            stamps.update(dict(Institution.objects.filter(pk__in=chunk).values_list("id", "updated_at")))
         stale = [
             op["row"]
-            for op in updates
+            for op in (*updates, *same)
             if stamps.get(op["id"]) is None or stamps[op["id"]].isoformat() != op["stamp"]
         ]
         taken = set()
         for chunk in _chunks({op["credit_code"] for op in creates if op["credit_code"]}):
+            taken.update(_code_in(Institution.objects.all(), chunk).values_list("credit_code", "family"))
+        codeless = [op for op in creates if not op["credit_code"]]
+        for chunk in _chunks(codeless):
+            first = [span[3] for span in (op["spans"][0] for op in chunk)]
+            regions = {facts[_POS_REGION] for facts in first}
+            names = {facts[_POS_NAME] for facts in first}
             taken.update(
-                _code_in(Institution.objects.all(), chunk).values_list("credit_code", "family")
+                ("", region, name)
+                for region, name in Institution.objects.filter(
+                    credit_code="", region_id__in=regions, name__in=names
+                ).values_list("region_id", "name")
             )
         stale += [
-            op["row"] for op in creates if op["credit_code"] and (op["credit_code"], op["family"]) in taken
+            op["row"]
+            for op in creates
+            if (op["credit_code"], op["family"]) in taken
+            or (
+                not op["credit_code"]
+                and ("", op["spans"][0][3][_POS_REGION], op["spans"][0][3][_POS_NAME]) in taken
+            )
         ]
         if stale:
             rows = "、".join(str(r) for r in sorted(stale)[:20])
             raise StaleBatch(f"校验后登记库已有变化（第{rows}行涉及的机构），请重新校验后再提交。")
 
         # What revert restores: the touched institutions' current copies and versions.
-        undo = {"created": [], "updated": {}, "stamp": now.isoformat()}
+        undo = {
+            "created": [],
+            "updated": {},
+            "stamp": now.isoformat(),
+            "families": sorted({op["family"] for op in creates} | {op["family"] for op in updates}),
+        }
         upd_ids = [op["id"] for op in updates]
         for chunk in _chunks(upd_ids):
-            for rec in Institution.objects.filter(pk__in=chunk).values("id", "warning_codes", *ATTNAMES):
+            for rec in Institution.objects.filter(pk__in=chunk).values(
+                "id", "warning_codes", "updated_at", *ATTNAMES
+            ):
                 undo["updated"][str(rec["id"])] = {"inst": _plain_dict(rec), "versions": []}
             for ver in InstitutionVersion.objects.filter(institution_id__in=chunk).values(
                 "id",
@@ -536,21 +565,28 @@ class InstitutionsKind:
 
     # -- revert -------------------------------------------------------------------------------
     def revert(self, *, actor, batch, undo) -> None:
+        families = set(undo.get("families", enums.Family.values))
+        # The bureau split holds for undo too; whoever accepted a township batch answers for all of it.
+        if actor is not SYSTEM and actor.pk != batch.decided_by_id:
+            if not all(actor.has_perm(FAMILY_PERMISSION[f]) for f in families):
+                raise PermissionDenied(
+                    _("This import contains institutions your department does not maintain.")
+                )
         created = undo.get("created", [])
         updated = {int(k): val for k, val in undo.get("updated", {}).items()}
         ids = [*created, *updated]
         stamp = datetime.datetime.fromisoformat(undo["stamp"])
-        later = []
+        # Lock every touched row first (not only the changed ones), then compare.
+        current = {}
         for chunk in _chunks(ids):
-            later += list(
+            for pk, name, updated_at in (
                 Institution.objects.select_for_update()
                 .filter(pk__in=chunk)
-                .exclude(updated_at=stamp)
-                .values_list("name", flat=True)[:20]
-            )
-        present = 0
-        for chunk in _chunks(created):
-            present += Institution.objects.filter(pk__in=chunk).count()
+                .values_list("id", "name", "updated_at")
+            ):
+                current[pk] = (name, updated_at)
+        later = [name for name, updated_at in current.values() if updated_at != stamp]
+        present = sum(1 for pk in created if pk in current)
         if later or present != len(created):
             names = "、".join(later[:10]) or "部分新增机构已被删除"
             raise ValidationError(
@@ -577,12 +613,18 @@ class InstitutionsKind:
             ver_cols,
             [[ver[c] for c in ver_cols] for item in updated.values() for ver in item["versions"]],
         )
-        now = timezone.now()
+        now = timezone.now().isoformat()
+        # updated_at as it was, so an earlier batch stays revertible after this one is undone.
         bulk.update(
             Institution,
             [*ATTNAMES, "warning_codes", "updated_at"],
             [
-                [pk, *[item["inst"][c] for c in ATTNAMES], item["inst"]["warning_codes"], now]
+                [
+                    pk,
+                    *[item["inst"][c] for c in ATTNAMES],
+                    item["inst"]["warning_codes"],
+                    item["inst"].get("updated_at", now),
+                ]
                 for pk, item in updated.items()
             ],
         )
@@ -634,9 +676,13 @@ def _reserve_ids(model, n: int) -> list[int]:
 
 
 def _unchanged(row, rec: tuple | dict) -> dict:
+    """An unchanged row keeps the stamp it was compared against: if the record changes before
+    the commit, the file's value is no longer what is stored and the batch is stale."""
     if isinstance(rec, dict):
-        return {"row": row.row, "op": UNCHANGED, "name": rec["name"], "id": rec["id"]}
-    return {"row": row.row, "op": UNCHANGED, "name": rec[R_NAME], "id": rec[R_ID]}
+        name, pk, stamp = rec["name"], rec["id"], rec["updated_at"]
+    else:
+        name, pk, stamp = rec[R_NAME], rec[R_ID], rec[R_UPDATED]
+    return {"row": row.row, "op": UNCHANGED, "name": name, "id": pk, "stamp": stamp.isoformat()}
 
 
 # Existing records are read as tuples (100k of them on a re-import): these name the positions.

@@ -36,6 +36,11 @@ def _copy(cursor, model, table: str, columns: Sequence[str], rows: Iterable[Sequ
         if not f.null and f.get_internal_type() in ("CharField", "TextField", "SlugField")
     ]
     json_pos = [i for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"]
+    not_null_text = [
+        i
+        for i, f in enumerate(fields)
+        if not f.null and f.get_internal_type() in ("CharField", "TextField", "SlugField")
+    ]
     memo: dict = {}
 
     def dump(value):
@@ -57,6 +62,9 @@ def _copy(cursor, model, table: str, columns: Sequence[str], rows: Iterable[Sequ
     writer = csv.writer(buf, lineterminator="\n")
     batch = []
     for row in rows:
+        for i in not_null_text:
+            if row[i] is None:  # FORCE_NOT_NULL would silently store "" instead of refusing
+                raise ValueError(f"NULL in NOT NULL column {columns[i]} of {table}")
         if json_pos:
             row = list(row)
             for i in json_pos:

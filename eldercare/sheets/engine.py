@@ -158,13 +158,17 @@ def validate_batch(batch_id: int, then_confirm: bool = False, actor=None) -> Non
     batch = (
         ImportBatch.objects.select_related("created_by").defer("result", "undo", "report").get(pk=batch_id)
     )
+    actor = actor or _actor_of(batch)
+    if batch.status == S.VALIDATED and then_confirm and not batch.dry_run:
+        # A redelivered task whose worker died between validating and committing.
+        confirm(actor=actor, batch=batch, inline=True)
+        return
     if batch.status not in (S.VALIDATING, S.STALE):
         return
-    actor = actor or _actor_of(batch)
+    if not _transition(batch, (S.VALIDATING, S.STALE), S.VALIDATING, progress=0):
+        return
     spec = kinds.get(batch.kind)
     started = time.perf_counter()
-    batch.status, batch.progress = S.VALIDATING, 0
-    _save(batch, "status", "progress")
 
     def progress(fraction: float) -> None:
         pct = min(99, int(fraction * 100))
@@ -235,40 +239,58 @@ def confirm(*, actor, batch: ImportBatch, inline: bool | None = None, _ops=None)
         batch.dry_run = False
         _save(batch, "dry_run")
     if batch.staged:
-        batch.status = S.PENDING
-        _save(batch, "status")
+        if not _transition(batch, (S.VALIDATED,), S.PENDING):
+            raise ValidationError(_("Someone else has already dealt with this import."))
         record(actor, Action.IMPORT, batch, detail={"step": "submitted_for_acceptance", "kind": batch.kind})
         _notify_acceptors(batch)
         return batch
-    return _commit_or_queue(batch, actor=actor, inline=inline, ops=_ops)
+    return _commit_or_queue(batch, actor=actor, inline=inline, ops=_ops, expected=(S.VALIDATED,))
+
+
+def _transition(batch: ImportBatch, expected, status: str, **fields) -> bool:
+    """Move the batch to `status` only if it is still in one of `expected` (one UPDATE, so two
+    officers — or an officer and a worker — acting at once yield exactly one transition)."""
+    done = ImportBatch.objects.filter(pk=batch.pk, status__in=list(expected)).update(status=status, **fields)
+    if done:
+        batch.status = status
+        for name, value in fields.items():
+            setattr(batch, name, value)
+    return bool(done)
 
 
 def _commit_or_queue(
-    batch: ImportBatch, *, actor, decided_by=None, inline: bool | None = None, ops=None
+    batch: ImportBatch, *, actor, expected, decided_by=None, inline: bool | None = None, ops=None
 ) -> ImportBatch:
     if inline is None:
         inline = batch.rows_total <= INLINE_ROWS or settings.CELERY_TASK_ALWAYS_EAGER
     if not inline:
-        batch.status = S.COMMITTING
-        _save(batch, "status")
+        if not _transition(batch, expected, S.COMMITTING):
+            raise ValidationError(_("Someone else has already dealt with this import."))
         from eldercare.core.outbox import enqueue_on_commit
 
         enqueue_on_commit("sheets.commit_batch", batch.pk, getattr(decided_by, "pk", None))
         return batch
-    commit_batch(batch.pk, decided_by_id=getattr(decided_by, "pk", None), ops=ops)
+    outcome = commit_batch(
+        batch.pk, decided_by_id=getattr(decided_by, "pk", None), ops=ops, expected=expected
+    )
+    if outcome == "skipped":
+        raise ValidationError(_("Someone else has already dealt with this import."))
     return ImportBatch.objects.defer("result", "undo", "report").get(pk=batch.pk)
 
 
-def commit_batch(batch_id: int, decided_by_id: int | None = None, ops=None) -> None:
+def commit_batch(batch_id: int, decided_by_id: int | None = None, ops=None, expected=(S.COMMITTING,)) -> str:
     """Apply the stored plan in one transaction (all or nothing). Idempotent for the task.
-    `ops`: the plan as just validated and stored, when the caller still holds it."""
+    `ops`: the plan as just validated and stored, when the caller still holds it; `expected`:
+    the statuses the caller's action starts from (the task: committing). Returns committed,
+    stale, failed or skipped (the batch was no longer in an expected status)."""
     from django.contrib.auth import get_user_model
+    from django.db import IntegrityError
 
     batch = (
         ImportBatch.objects.select_related("created_by").defer("result", "undo", "report").get(pk=batch_id)
     )
-    if batch.status not in (S.VALIDATED, S.PENDING, S.COMMITTING):
-        return
+    if batch.status not in expected:
+        return "skipped"
     spec = kinds.get(batch.kind)
     actor = _actor_of(batch)
     decided_by = get_user_model().objects.get(pk=decided_by_id) if decided_by_id else None
@@ -279,8 +301,8 @@ def commit_batch(batch_id: int, decided_by_id: int | None = None, ops=None) -> N
             locked = (
                 ImportBatch.objects.select_for_update().defer("result", "undo", "report").get(pk=batch.pk)
             )
-            if locked.status not in (S.VALIDATED, S.PENDING, S.COMMITTING):
-                return  # another worker or officer got there first
+            if locked.status not in expected:
+                return "skipped"  # another worker or officer got there first
             undo = spec.apply(
                 actor=actor,
                 batch=locked,
@@ -295,7 +317,6 @@ def commit_batch(batch_id: int, decided_by_id: int | None = None, ops=None) -> N
             if decided_by is not None:
                 locked.decided_by, locked.decided_at = decided_by, now
             locked.timings = {**locked.timings, "commit_s": round(time.perf_counter() - started, 3)}
-            _remove_file(locked)
             # Not the stored result again: it is unchanged and large.
             locked.save(
                 update_fields=[
@@ -306,7 +327,6 @@ def commit_batch(batch_id: int, decided_by_id: int | None = None, ops=None) -> N
                     "decided_by",
                     "decided_at",
                     "timings",
-                    "stored_name",
                 ]
             )
             record(
@@ -325,11 +345,23 @@ def commit_batch(batch_id: int, decided_by_id: int | None = None, ops=None) -> N
             )
     except StaleBatch as exc:
         ImportBatch.objects.filter(pk=batch.pk).update(status=S.STALE, message=str(exc))
+        return "stale"
+    except IntegrityError:
+        # A record created by someone else between validation and commit (a key constraint).
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            status=S.STALE, message="校验后登记库已有变化（有机构被他人新增），请重新校验后再提交。"
+        )
+        return "stale"
     except Exception:
         log.exception("import commit failed for batch %s", batch.pk)
         ImportBatch.objects.filter(pk=batch.pk).update(
             status=S.FAILED, message="导入提交时发生内部错误，未写入任何数据；请联系系统管理员（已记录）。"
         )
+        return "failed"
+    # Only once the data is safely committed: the upload is not needed any more.
+    _remove_file(locked)
+    _save(locked, "stored_name")
+    return "committed"
 
 
 def revalidate(*, actor, batch: ImportBatch) -> ImportBatch:
@@ -355,7 +387,7 @@ def _check_acceptor(actor, batch: ImportBatch) -> None:
 def accept(*, actor, batch: ImportBatch, inline: bool | None = None) -> ImportBatch:
     _check_acceptor(actor, batch)
     _require(batch, S.PENDING)
-    return _commit_or_queue(batch, actor=actor, decided_by=actor, inline=inline)
+    return _commit_or_queue(batch, actor=actor, decided_by=actor, inline=inline, expected=(S.PENDING,))
 
 
 def reject(*, actor, batch: ImportBatch, comment: str) -> ImportBatch:
@@ -379,9 +411,10 @@ def abandon(*, actor, batch: ImportBatch) -> ImportBatch:
     if batch.created_by_id != getattr(actor, "pk", None):
         raise PermissionDenied(_("Only the person who uploaded the file can abandon it."))
     _require(batch, S.VALIDATED, S.INVALID, S.STALE)
-    batch.status = S.ABANDONED
+    if not _transition(batch, (S.VALIDATED, S.INVALID, S.STALE), S.ABANDONED):
+        raise ValidationError(_("Someone else has already dealt with this import."))
     _remove_file(batch)
-    _save(batch, "status", "stored_name")
+    _save(batch, "stored_name")
     record(actor, Action.IMPORT, batch, detail={"step": "abandoned"})
     return batch
 
@@ -459,12 +492,16 @@ def cleanup_uploads(*, older_than: datetime.timedelta = datetime.timedelta(days=
     nobody touched for `older_than` (they are marked abandoned). Returns files removed."""
     removed = 0
     cutoff = timezone.now() - older_than
-    for batch in ImportBatch.objects.exclude(stored_name=""):
+    for batch in ImportBatch.objects.exclude(stored_name="").defer("result", "undo", "report"):
         finished = batch.status not in ImportBatch.OPEN and batch.status != S.INVALID
-        if finished or batch.created_at < cutoff:
-            _remove_file(batch)
-            if batch.status in (S.VALIDATED, S.INVALID, S.STALE):
-                batch.status = S.ABANDONED
-            _save(batch, "stored_name", "status")
-            removed += 1
+        if batch.status in (S.VALIDATING, S.COMMITTING):
+            continue  # a worker may be reading it right now
+        if not finished and batch.created_at >= cutoff:
+            continue
+        if not finished and batch.status != S.PENDING:
+            if not _transition(batch, (S.VALIDATED, S.INVALID, S.STALE), S.ABANDONED):
+                continue  # someone acted on it meanwhile
+        _remove_file(batch)
+        _save(batch, "stored_name")
+        removed += 1
     return removed

@@ -49,6 +49,8 @@ def fold(text) -> str:
         return ""
     if type(text) is not str:
         text = str(text)
+    if "\x00" in text:  # never meant, and PostgreSQL text cannot hold it
+        text = text.replace("\x00", "")
     if text.isascii() or not _NEEDS_FOLD(text):  # nothing to fold: the common case
         return text.strip()
     return text.translate(_FOLD_TABLE).strip()
@@ -145,7 +147,10 @@ def integer(raw, *, minimum: int | None = 0, maximum: int | None = None):
     elif isinstance(raw, bool):
         raise CellError("应为整数。")
     elif isinstance(raw, (int, float, Decimal)):
-        number = _integral(Decimal(str(raw)))
+        try:
+            number = _integral(Decimal(str(raw)))
+        except InvalidOperation as exc:
+            raise CellError(f"“{raw}”不是数字。") from exc
     else:
         number = _integer_text(fold(raw))
     if minimum is not None and number < minimum:
@@ -169,6 +174,8 @@ def _integer_text(folded: str) -> int:
 
 
 def _integral(value: Decimal) -> int:
+    if not value.is_finite():
+        raise CellError(f"“{value}”不是数字。")
     if value != value.to_integral_value():
         raise CellError(f"应为整数，实际为 {value}。")
     return int(value)
@@ -193,9 +200,11 @@ def decimal(raw, *, places: int = 6):
         number = fold(raw).replace(",", "")
     try:
         value = Decimal(number)
+        if not value.is_finite():
+            raise InvalidOperation
+        return value.quantize(_QUANTUM_6 if places == 6 else Decimal(1).scaleb(-places))
     except InvalidOperation as exc:
         raise CellError(f"“{fold(raw)}”不是数字。") from exc
-    return value.quantize(_QUANTUM_6 if places == 6 else Decimal(1).scaleb(-places))
 
 
 TRUE_WORDS = {"是", "有", "√", "✓", "Y", "YES", "TRUE", "1", "对"}

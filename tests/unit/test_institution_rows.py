@@ -166,7 +166,8 @@ def test_ownership_labels_depend_on_family_and_clear_values():
     wrong = parse_row(2, cells(ownership="公立"))  # an elder-care home
     assert [e["column"] for e in wrong.errors] == ["举办性质"]
     cleared = parse_row(2, cells(status="清空", run_by="清空", green_channel="清空"))
-    assert cleared.facts["status"] is None and cleared.facts["run_by"] is None
+    assert "status" not in cleared.facts and cleared.facts["run_by"] is None
+    assert [e["column"] for e in cleared.errors] == ["状态"]  # a status cannot be cleared
     assert cleared.facts["green_channel"] is None
 
 
@@ -175,3 +176,14 @@ def test_region_codes_padded_and_refused_repeatedly():
         assert parse_row(2, cells(region="370306")).facts["region"] == "370306000000"
         bad = parse_row(2, cells(region="000306001000"))
         assert [e["message"] for e in bad.errors] == ["“000306001000”不是12位区划代码。"]
+
+
+def test_coordinates_counts_and_non_finite_numbers_are_row_errors():
+    row = parse_row(
+        2, cells(longitude="1000", latitude="NaN", beds_eldercare="3000000000", doctors="inf", nurses="1e10")
+    )
+    assert sorted(e["column"] for e in row.errors) == sorted(
+        ["执业医师数", "护士数", "核定养老床位数", "经度", "纬度"]
+    )
+    ok = parse_row(2, cells(longitude="117.123456", latitude="-36.5", name="某\x00院"))
+    assert not ok.errors and ok.facts["name"] == "某院"
