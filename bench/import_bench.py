@@ -47,6 +47,7 @@ for path in (str(ROOT), str(BENCH)):
         sys.path.insert(0, path)
 
 import gen_institutions  # noqa: E402
+from _pg import ensure_postgres_database  # noqa: E402
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/bench_import"
 USERNAME = "bench_import_health"
@@ -64,27 +65,6 @@ def configure_env(database_url: str, workdir: Path) -> None:
     os.environ["REDIS_URL"] = ""  # Celery eager, in this process
     os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
     os.environ["PORTAL_UPLOAD_ROOT"] = str(workdir / "uploads")  # the engine stores uploads here
-
-
-def ensure_database(url: str) -> None:
-    """Create the database with psql if it does not exist (as bench/scope_query.py does)."""
-    parts = urlsplit(url)
-    name = unquote(parts.path.lstrip("/"))
-    base = ["psql", "-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432)]
-    base += ["-U", unquote(parts.username or "postgres"), "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-tAc"]
-    env = dict(os.environ)
-    if parts.password:
-        env["PGPASSWORD"] = unquote(parts.password)
-    exists = subprocess.run(
-        [*base, f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=env,
-    ).stdout.strip()
-    if exists != "1":
-        print(f"creating database {name}")
-        subprocess.run([*base, f'CREATE DATABASE "{name}"'], check=True, env=env)
 
 
 def django_setup() -> None:
@@ -459,7 +439,7 @@ def ratios(results: list[dict]) -> list[str]:
 
 def parent(args) -> None:
     configure_env(args.database_url, args.workdir)
-    ensure_database(args.database_url)
+    ensure_postgres_database(args.database_url)
     django_setup()
     from django.core.management import call_command
     from django.db import connection

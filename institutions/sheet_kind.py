@@ -41,6 +41,17 @@ from .services import FAMILY_PERMISSION
 _FK = {"region": "region_id", "run_by": "run_by_id"}
 ATTNAMES = [_FK.get(f, f) for f in FACT_FIELDS]
 _POS_REGION, _POS_NAME = FACT_FIELDS.index("region"), FACT_FIELDS.index("name")
+# A stored version row in full, as undo keeps and restores it.
+VERSION_COLUMNS = [
+    "id",
+    "institution_id",
+    "valid_from",
+    "valid_to",
+    "changed",
+    "recorded_at",
+    "recorded_by_id",
+    *ATTNAMES,
+]
 _STRING_FACTS = {
     f.name
     for f in Institution._meta.local_fields
@@ -471,16 +482,7 @@ class InstitutionsKind:
                 "id", "warning_codes", "updated_at", *ATTNAMES
             ):
                 undo["updated"][str(rec["id"])] = {"inst": _plain_dict(rec), "versions": []}
-            for ver in InstitutionVersion.objects.filter(institution_id__in=chunk).values(
-                "id",
-                "institution_id",
-                "valid_from",
-                "valid_to",
-                "changed",
-                "recorded_at",
-                "recorded_by_id",
-                *ATTNAMES,
-            ):
+            for ver in InstitutionVersion.objects.filter(institution_id__in=chunk).values(*VERSION_COLUMNS):
                 undo["updated"][str(ver["institution_id"])]["versions"].append(_plain_dict(ver))
 
         # Creates: reserve ids, COPY the institutions, then their versions.
@@ -598,20 +600,10 @@ class InstitutionsKind:
         # Versions back as they were (same ids), then the current copies.
         for chunk in _chunks(list(updated)):
             InstitutionVersion.objects.filter(institution_id__in=chunk).delete()
-        ver_cols = [
-            "id",
-            "institution_id",
-            "valid_from",
-            "valid_to",
-            "changed",
-            "recorded_at",
-            "recorded_by_id",
-            *ATTNAMES,
-        ]
         bulk.insert(
             InstitutionVersion,
-            ver_cols,
-            [[ver[c] for c in ver_cols] for item in updated.values() for ver in item["versions"]],
+            VERSION_COLUMNS,
+            [[ver[c] for c in VERSION_COLUMNS] for item in updated.values() for ver in item["versions"]],
         )
         now = timezone.now().isoformat()
         # updated_at as it was, so an earlier batch stays revertible after this one is undone.

@@ -16,7 +16,19 @@ from django.utils.translation import gettext_lazy as _
 
 
 def _pack(data) -> bytes:
-    return zlib.compress(json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":")).encode(), 1)
+    """zlib(JSON). A long list (a 100k-row plan) is encoded in slices with the C encoder, so it
+    never exists as one big string."""
+    dumps = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":")).encode
+    packer = zlib.compressobj(1)
+    if not isinstance(data, list) or len(data) <= 5000:
+        return packer.compress(dumps(data).encode()) + packer.flush()
+    out = [packer.compress(b"[")]
+    for start in range(0, len(data), 5000):
+        piece = dumps(data[start : start + 5000])[1:-1]
+        out.append(packer.compress(((b"," if start else b"") + piece.encode())))
+    out.append(packer.compress(b"]"))
+    out.append(packer.flush())
+    return b"".join(out)
 
 
 def _unpack(blob) -> object:
