@@ -25,7 +25,7 @@ def _pack(data) -> bytes:
     out = [packer.compress(b"[")]
     for start in range(0, len(data), 5000):
         piece = dumps(data[start : start + 5000])[1:-1]
-        out.append(packer.compress(((b"," if start else b"") + piece.encode())))
+        out.append(packer.compress((b"," if start else b"") + piece.encode()))
     out.append(packer.compress(b"]"))
     out.append(packer.flush())
     return b"".join(out)
