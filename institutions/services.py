@@ -106,8 +106,10 @@ def _warning_codes(inst: Institution, table=None) -> str:
     )
 
 
-def _refresh_current(inst: Institution, today: datetime.date) -> None:
-    """The institution row mirrors the version in force today (or the first, if all are future)."""
+def _refresh_current(inst: Institution, today: datetime.date, *, only_if_changed: bool = False) -> None:
+    """The institution row mirrors the version in force today (or the first, if all are future).
+    After a write it always saves (updated_at is what an import's stale check compares, and a
+    change to a later version must move it too); the nightly refresh saves only real changes."""
     versions = list(inst.versions.order_by("valid_from"))
     current = next(
         (
@@ -117,8 +119,11 @@ def _refresh_current(inst: Institution, today: datetime.date) -> None:
         ),
         versions[0],
     )
+    before = (_facts_of(inst), inst.warning_codes)
     _apply(inst, _facts_of(current))
     inst.warning_codes = _warning_codes(inst)
+    if only_if_changed and (_facts_of(inst), inst.warning_codes) == before:
+        return
     inst.save()
 
 
@@ -254,3 +259,29 @@ def refresh_warning_codes(queryset=None) -> int:
     if changed:
         record_bulk(SYSTEM, Institution, count=len(changed), detail={"what": "refresh_warning_codes"})
     return len(changed)
+
+
+def refresh_current_copies(*, today: datetime.date | None = None, window_days: int = 7) -> int:
+    """Bring the current copy up to date for institutions whose change dated in the future has
+    now taken effect (a version starting in the last `window_days`, so a missed night is caught
+    up). The nightly beat task runs it; returns how many current copies changed."""
+    from eldercare.audit.services import record_bulk
+
+    today = today or _today()
+    start = today - datetime.timedelta(days=window_days)
+    ids = (
+        InstitutionVersion.objects.filter(valid_from__gt=start, valid_from__lte=today)
+        .values_list("institution_id", flat=True)
+        .distinct()
+    )
+    changed = 0
+    for inst in Institution.objects.filter(pk__in=list(ids)):
+        before = _facts_of(inst)
+        with transaction.atomic():
+            locked = Institution.objects.select_for_update().get(pk=inst.pk)
+            _refresh_current(locked, today, only_if_changed=True)
+        if _facts_of(locked) != before:
+            changed += 1
+    if changed:
+        record_bulk(SYSTEM, Institution, count=changed, detail={"what": "refresh_current_copies"})
+    return changed

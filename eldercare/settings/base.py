@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -222,6 +223,11 @@ CELERY_BEAT_SCHEDULE = {
     "flush-outbox": {"task": "eldercare.core.tasks.flush_outbox", "schedule": timedelta(minutes=1)},
     "health-check": {"task": "eldercare.core.tasks.health_check", "schedule": timedelta(minutes=15)},
     "cleanup-uploads": {"task": "sheets.cleanup_uploads", "schedule": timedelta(hours=24)},
+    # A change dated in the future becomes the current copy on its day (ADR 0007).
+    "refresh-current-copies": {
+        "task": "institutions.refresh_current_copies",
+        "schedule": crontab(hour=0, minute=10),
+    },
 }
 
 # --- E-mail ---------------------------------------------------------------------------

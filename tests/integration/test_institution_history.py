@@ -177,3 +177,29 @@ def test_a_full_form_records_only_the_fields_that_changed(regions):
     # A later-entered closure dated before it still carries through (status was not changed in 2024).
     services.institution_set_status(actor=SYSTEM, institution=inst, status="closed", effective=D(2023, 6, 1))
     assert on(inst, D(2024, 6, 1)).status == "closed"
+
+
+def test_a_future_dated_change_becomes_current_on_its_day(regions):
+    import datetime
+
+    from django.utils import timezone
+
+    from eldercare.accounts.scope import SYSTEM
+    from institutions.services import institution_change, institution_create, refresh_current_copies
+
+    inst = institution_create(
+        actor=SYSTEM,
+        family="eldercare",
+        credit_code="91310110666007217T",
+        facts={"name": "银子敬老院", "type": "elder_home", "region": "370306001001", "beds_eldercare": 60},
+        effective=datetime.date(2020, 1, 1),
+    )
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    institution_change(actor=SYSTEM, institution=inst, changes={"beds_eldercare": 80}, effective=tomorrow)
+    inst.refresh_from_db()
+    assert inst.beds_eldercare == 60  # not yet
+    assert refresh_current_copies(today=timezone.localdate()) == 0
+    assert refresh_current_copies(today=tomorrow) == 1
+    inst.refresh_from_db()
+    assert inst.beds_eldercare == 80
+    assert refresh_current_copies(today=tomorrow) == 0  # idempotent
