@@ -410,8 +410,9 @@ def reject(*, actor, batch: ImportBatch, comment: str) -> ImportBatch:
 def abandon(*, actor, batch: ImportBatch) -> ImportBatch:
     if batch.created_by_id != getattr(actor, "pk", None):
         raise PermissionDenied(_("Only the person who uploaded the file can abandon it."))
-    _require(batch, S.VALIDATED, S.INVALID, S.STALE)
-    if not _transition(batch, (S.VALIDATED, S.INVALID, S.STALE), S.ABANDONED):
+    # A pending upload may be withdrawn by its uploader until a county user acts on it.
+    _require(batch, S.VALIDATED, S.INVALID, S.STALE, S.PENDING)
+    if not _transition(batch, (S.VALIDATED, S.INVALID, S.STALE, S.PENDING), S.ABANDONED):
         raise ValidationError(_("Someone else has already dealt with this import."))
     _remove_file(batch)
     _save(batch, "stored_name")

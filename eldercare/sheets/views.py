@@ -379,8 +379,10 @@ def _actions(user, batch: ImportBatch) -> dict:
     in_scope = batch.region_id is not None and region_in_scope(user, batch.region_id)
     return {
         "mine": mine,
-        "confirm": mine and batch.status == S.VALIDATED,
-        "abandon": mine and batch.status in (S.VALIDATED, S.INVALID, S.STALE),
+        # A file that matches the registry has nothing to confirm (abandon it instead).
+        "confirm": mine and batch.status == S.VALIDATED and bool(batch.created or batch.updated),
+        "abandon": mine and batch.status in (S.VALIDATED, S.INVALID, S.STALE, S.PENDING),
+        "upload_again": mine and batch.status in (S.INVALID, S.REJECTED, S.ABANDONED, S.STALE),
         "revalidate": mine and batch.status == S.STALE and bool(batch.stored_name),
         "accept": (
             batch.status == S.PENDING and not mine and in_scope and user.has_perm("sheets.accept_importbatch")

@@ -357,3 +357,29 @@ def test_template_example_row_left_in_is_not_imported(civil):
     batch = engine.start_import(actor=civil, kind="institutions", data=data, filename="t.xlsx", dry_run=True)
     assert batch.rows_total == 0 and batch.skipped == 1 and batch.error_count == 0
     assert any("示例" in w["message"] for w in batch.get_report()["warnings"])
+
+
+def test_a_file_matching_the_registry_offers_nothing_to_confirm(township, civil):
+    engine.start_import(actor=civil, kind="institutions", data=sheet(HOME), filename="a.csv")
+    t = csrf_client(township)
+    upload(t, sheet(HOME))
+    batch = ImportBatch.objects.filter(created_by=township).get()
+    assert batch.status == S.VALIDATED and batch.unchanged == 1
+    page = t.get(f"/imports/{batch.pk}/").content.decode()
+    assert "没有需要导入的变更" in page and 'data-testid="confirm"' not in page
+
+
+def test_township_withdraws_a_pending_upload(township, civil):
+    t = csrf_client(township)
+    upload(t, sheet(HOME))
+    batch = ImportBatch.objects.get()
+    post(t, f"/imports/{batch.pk}/", f"/imports/{batch.pk}/confirm/")
+    batch.refresh_from_db()
+    assert batch.status == S.PENDING
+    assert "撤回" in t.get(f"/imports/{batch.pk}/").content.decode()
+    assert post(t, f"/imports/{batch.pk}/", f"/imports/{batch.pk}/abandon/").status_code == 302
+    batch.refresh_from_db()
+    assert batch.status == S.ABANDONED
+    # Nothing left for the county to accept; the acceptance page sits after the details.
+    assert csrf_client(civil).get("/imports/").context["pending"] == []
+    assert "上传更正后的文件" in t.get(f"/imports/{batch.pk}/").content.decode()
