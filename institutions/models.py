@@ -81,11 +81,13 @@ class Institution(InstitutionFacts):
         _("portal number"), max_length=12, unique=True, null=True, blank=True, editable=False
     )
     family = models.CharField(_("family"), max_length=10, choices=enums.Family.choices)
-    credit_code = models.CharField(_("unified social credit code"), max_length=18, blank=True, db_index=True)
+    # Indexed once, for equality and prefix search alike (varchar_pattern_ops, Meta.indexes).
+    credit_code = models.CharField(_("unified social credit code"), max_length=18, blank=True)
     credit_code_warning = models.CharField(_("credit code warning"), max_length=200, blank=True)
     # ",code1,code2," of today's compliance warnings (rules.py), kept current by the services so
     # lists filter and the home page counts in the database.
-    warning_codes = models.CharField(_("compliance warnings"), max_length=200, blank=True, db_index=True)
+    # Not indexed: the filters are `contains` (no b-tree helps) and every index costs on imports.
+    warning_codes = models.CharField(_("compliance warnings"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -96,6 +98,11 @@ class Institution(InstitutionFacts):
         verbose_name = _("institution")
         verbose_name_plural = _("institutions")
         ordering = ["region_id", "name"]
+        indexes = [
+            models.Index(
+                fields=["credit_code"], name="institution_code_idx", opclasses=["varchar_pattern_ops"]
+            ),
+        ]
         constraints = [
             # A hospital's own elder-care department shares the hospital's code (国卫办老龄发〔2019〕17号).
             models.UniqueConstraint(
@@ -129,8 +136,19 @@ class InstitutionVersion(InstitutionFacts):
     valid_to = models.DateField(_("valid to"), null=True, blank=True)
     changed = models.JSONField(_("fields changed"), default=list, blank=True)
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    # Users are never deleted (PROTECT, deactivated instead): no index needed for the FK check.
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    # The region once, as a prefix index (scope and report filters are LIKE 'prefix%'; equality
+    # uses it too); versions are never ordered by region, so no second, plain b-tree.
+    region = models.ForeignKey(
+        "regions.Region", verbose_name=_("region"), on_delete=models.PROTECT, related_name="+", db_index=False
     )
 
     class Meta:
@@ -139,6 +157,7 @@ class InstitutionVersion(InstitutionFacts):
         ordering = ["institution_id", "valid_from"]
         indexes = [
             models.Index(fields=["valid_from", "valid_to"], name="instver_validity_idx"),
+            models.Index(fields=["region"], name="instver_region_idx", opclasses=["varchar_pattern_ops"]),
         ]
         constraints = [
             models.UniqueConstraint(fields=["institution", "valid_from"], name="instver_one_per_day"),

@@ -429,14 +429,12 @@ class InstitutionsKind:
         for chunk in _chunks([op["id"] for op in updates]):
             stamps.update(
                 dict(
-                    Institution.objects.select_for_update()
-                    .filter(pk__in=chunk)
-                    .values_list("id", "updated_at")
+                    _in(Institution.objects.select_for_update(), "id", chunk).values_list("id", "updated_at")
                 )
             )
         same = [op for op in ops if op["op"] == UNCHANGED and "stamp" in op]
         for chunk in _chunks([op["id"] for op in same]):
-            stamps.update(dict(Institution.objects.filter(pk__in=chunk).values_list("id", "updated_at")))
+            stamps.update(dict(_in(Institution.objects.all(), "id", chunk).values_list("id", "updated_at")))
         stale = [
             op["row"]
             for op in (*updates, *same)
@@ -693,12 +691,17 @@ def _existing(qs):
     )
 
 
-def _code_in(qs, codes: list):
-    """credit_code IN codes; on PostgreSQL one array parameter (`= ANY(%s)`) instead of 50k
-    bound values that Django would prepare one by one."""
+def _in(qs, column: str, values: list):
+    """`column IN values` on the institution table; on PostgreSQL one array parameter
+    (`= ANY(%s)`) instead of 50k bound values that Django would prepare one by one."""
     if bulk.is_postgres():
-        return qs.extra(where=['"institutions_institution"."credit_code" = ANY(%s)'], params=[list(codes)])  # noqa: S610
-    return qs.filter(credit_code__in=codes)
+        where = f'"institutions_institution"."{column}" = ANY(%s)'  # a fixed column name, never user input
+        return qs.extra(where=[where], params=[list(values)])  # noqa: S610
+    return qs.filter(**{f"{column}__in": values})
+
+
+def _code_in(qs, codes: list):
+    return _in(qs, "credit_code", codes)
 
 
 def _rec_dict(rec: tuple) -> dict:
