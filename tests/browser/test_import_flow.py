@@ -113,6 +113,7 @@ def test_township_upload_from_libreoffice_is_accepted_by_the_county(
     assert "待审核：变更明细" in page.inner_text("[data-testid=preview]")
     assert page.locator("[data-testid=reject-form]").is_visible()
     page.screenshot(path=str(artifacts / "import-acceptance-county.png"), full_page=True)
+    page.once("dialog", lambda dialog: dialog.accept())  # "接受该批上传？" confirmation
     with page.expect_navigation():
         page.click("[data-testid=accept]")
     assert page.inner_text("[data-status=committed]") == "已导入"
