@@ -115,7 +115,13 @@ def test_schema_and_docs_for_signed_in_users(client, make_user, login):
         and b"/api/v1/auth/token/" in schema.content
     )
     docs = client.get("/api/docs/")
-    assert docs.status_code == 200 and b"swagger-ui" in docs.content and b"cdn" not in docs.content.lower()
+    assert docs.status_code == 200 and b"swagger-ui" in docs.content
+    # Served locally: no script or style from another host. (Not a bare "cdn" substring test:
+    # the page's random CSRF token and nonce can contain those letters.)
+    import re
+
+    external = re.findall(rb'(?:src|href)\s*=\s*["\']?(?:https?:)?//', docs.content, flags=re.I)
+    assert external == [] and not re.search(rb"unpkg|jsdelivr|cdnjs|cdn\.", docs.content, flags=re.I)
 
 
 def test_session_api_with_csrf(make_user, login):
