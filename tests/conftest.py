@@ -51,3 +51,19 @@ def login():
     from tests.factories import login
 
     return login
+
+
+# The county and township users of the import tests (spreadsheet engine, pages, API).
+@pytest.fixture
+def civil(make_user):
+    return make_user("civil1", "civil", "370306000000")
+
+
+@pytest.fixture
+def health(make_user):
+    return make_user("health1", "health", "370306000000")
+
+
+@pytest.fixture
+def township(make_user):
+    return make_user("town1", "township", "370306001000")

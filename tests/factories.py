@@ -76,3 +76,18 @@ def login(client, user):
         session["otp_device_id"] = device.persistent_id
         session.save()
     return client
+
+
+# The keys of `import_sheet --json` and of the API's summary (CONTRACT.md).
+IMPORT_SUMMARY_KEYS = {
+    "kind",
+    "rows_total",
+    "created",
+    "updated",
+    "unchanged",
+    "skipped",
+    "committed",
+    "pending_acceptance",
+    "errors",
+    "warnings",
+}

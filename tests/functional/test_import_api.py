@@ -11,23 +11,12 @@ from django.test import Client
 from eldercare.sheets.models import ImportBatch
 from eldercare.sheets.readers import MAX_BYTES
 from institutions.models import Institution, InstitutionVersion
+from tests.factories import IMPORT_SUMMARY_KEYS
 from tests.functional.test_api import auth, token_for
 
 pytestmark = pytest.mark.django_db
 FIX = Path(__file__).parent.parent / "fixtures" / "sheets"
 URL = "/api/v1/imports/"
-SUMMARY_KEYS = {
-    "kind",
-    "rows_total",
-    "created",
-    "updated",
-    "unchanged",
-    "skipped",
-    "committed",
-    "pending_acceptance",
-    "errors",
-    "warnings",
-}
 
 
 @pytest.fixture(autouse=True)
@@ -84,7 +73,7 @@ def test_dry_run_poll_and_confirm(api):
     assert {"id", "status", "summary"} <= set(body)
     assert body["status"] == "validated" and body["kind"] == "institutions" and body["as_of"] == "2026-11-30"
     summary = body["summary"]
-    assert set(summary) == SUMMARY_KEYS
+    assert set(summary) == IMPORT_SUMMARY_KEYS
     assert (summary["rows_total"], summary["created"], summary["updated"], summary["unchanged"]) == (
         4,
         4,

@@ -55,16 +55,6 @@ def upload(client, data: bytes, name="机构.csv", as_of="2026-11-30", kind="ins
     return client.post(url, {"file": f, "as_of": as_of, "csrfmiddlewaretoken": token(page)})
 
 
-@pytest.fixture
-def township(make_user):
-    return make_user("town1", "township", "370306001000")
-
-
-@pytest.fixture
-def civil(make_user):
-    return make_user("civil1", "civil", "370306000000")
-
-
 def test_township_upload_preview_confirm_then_civil_accepts(township, civil):
     t = csrf_client(township)
     resp = upload(t, sheet(HOME))

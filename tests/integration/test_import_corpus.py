@@ -20,23 +20,12 @@ from eldercare.sheets.models import ImportBatch
 from eldercare.sheets.readers import MAX_BYTES
 from institutions.credit_code import check_character
 from institutions.models import Institution, InstitutionVersion
+from tests.factories import IMPORT_SUMMARY_KEYS
 
 pytestmark = pytest.mark.django_db
 S = ImportBatch.Status
 FIX = Path(__file__).parent.parent / "fixtures" / "sheets"
 BAD = FIX / "bad"
-SUMMARY_KEYS = {
-    "kind",
-    "rows_total",
-    "created",
-    "updated",
-    "unchanged",
-    "skipped",
-    "committed",
-    "pending_acceptance",
-    "errors",
-    "warnings",
-}
 CHINESE = re.compile("[\u4e00-\u9fff]")
 ELDER_FILES = ["institutions_messy.xlsx", "institutions_gbk.csv", "institutions_old.xls", "institutions.ods"]
 YINZI = "91310110666007217T"
@@ -51,21 +40,6 @@ EXISTING = (
 @pytest.fixture(autouse=True)
 def _uploads(settings, tmp_path):
     settings.PORTAL_UPLOAD_ROOT = str(tmp_path / "uploads")
-
-
-@pytest.fixture
-def civil(make_user):
-    return make_user("civil1", "civil", "370306000000")
-
-
-@pytest.fixture
-def health(make_user):
-    return make_user("health1", "health", "370306000000")
-
-
-@pytest.fixture
-def township(make_user):
-    return make_user("town1", "township", "370306001000")
 
 
 @pytest.fixture
@@ -106,7 +80,7 @@ def import_sheet(path, username, *args):
     text = out.getvalue() + err.getvalue()
     assert "Traceback" not in text and "Error:" not in text, text
     data = json.loads(out.getvalue())
-    assert set(data) == SUMMARY_KEYS and data["kind"] == "institutions"
+    assert set(data) == IMPORT_SUMMARY_KEYS and data["kind"] == "institutions"
     return code, data, err.getvalue()
 
 
@@ -223,7 +197,7 @@ def test_engine_refuses_bad_files_too(existing, civil, name, expected):
     assert batch.error_count == len(batch.get_result()["errors"]) > 0
     assert_messages(batch.get_result()["errors"], expected)
     summary = batch.summary()
-    assert set(summary) == SUMMARY_KEYS and not summary["committed"]
+    assert set(summary) == IMPORT_SUMMARY_KEYS and not summary["committed"]
     with pytest.raises(ValidationError):
         engine.confirm(actor=civil, batch=batch)
     assert snapshot() == before

@@ -30,21 +30,6 @@ def run(user, data, **kw):
     return engine.start_import(actor=user, kind="institutions", data=data, filename="t.csv", **kw)
 
 
-@pytest.fixture
-def civil(make_user):
-    return make_user("civil1", "civil", "370306000000")
-
-
-@pytest.fixture
-def health(make_user):
-    return make_user("health1", "health", "370306000000")
-
-
-@pytest.fixture
-def township(make_user):
-    return make_user("town1", "township", "370306001000")
-
-
 def test_county_import_commits_and_reimport_writes_nothing(civil, health):
     b = run(civil, sheet(HOME), as_of=datetime.date(2026, 11, 30))
     assert b.status == S.COMMITTED, b.get_result()["errors"]

@@ -24,16 +24,6 @@ def run(user, data, **kw):
     return engine.start_import(actor=user, kind="institutions", data=data, filename="t.csv", **kw)
 
 
-@pytest.fixture
-def civil(make_user):
-    return make_user("civil1", "civil", "370306000000")
-
-
-@pytest.fixture
-def township(make_user):
-    return make_user("town1", "township", "370306001000")
-
-
 def test_an_unchanged_row_goes_stale_when_the_record_changes(civil, township):
     run(civil, sheet(100), as_of=datetime.date(2026, 1, 1))
     b = run(township, sheet(100), as_of=datetime.date(2026, 3, 1))

@@ -10,6 +10,7 @@ from eldercare.accounts.scope import SYSTEM
 from eldercare.audit.models import Action, AuditEvent
 from eldercare.regions.models import Region
 from eldercare.regions.services import import_regions
+from tests.factories import IMPORT_SUMMARY_KEYS
 
 FIX = Path(__file__).parent.parent / "fixtures"
 pytestmark = pytest.mark.django_db
@@ -73,18 +74,7 @@ def test_command_json_and_exit_codes(db, capsys, tmp_path):
     f.write_text("区划代码,名称\n370000000000,山东省\n370300000000,淄博市\n", encoding="utf-8")
     call_command("import_sheet", "regions", str(f), "--json", "--dry-run")
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {
-        "kind",
-        "rows_total",
-        "created",
-        "updated",
-        "unchanged",
-        "skipped",
-        "committed",
-        "pending_acceptance",
-        "errors",
-        "warnings",
-    }
+    assert set(out) == IMPORT_SUMMARY_KEYS
     assert out["kind"] == "regions" and out["created"] == 2 and out["committed"] is False
     assert Region.objects.count() == 0  # dry run wrote nothing
     # Without --user: allowed only into an empty region table, then audited as the system.
