@@ -72,6 +72,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "regions.change_region",
         "regions.import_region",
         *[f"institutions.{verb}_compliancesetting" for verb in ("view", "add", "change", "delete")],
+        *[
+            f"workflow.{verb}_{model}"
+            for model in ("calendarday", "calendaryear")
+            for verb in ("view", "add", "change", "delete")
+        ],
         "sheets.import_sheet",
         "sheets.view_importbatch",
         "accounts.view_user",
