@@ -1,0 +1,168 @@
+"""The filing lifecycle as data, and the rules that read it. Pure: no ORM (DOMAIN.md §5).
+
+A `Definition` is what an admin edits per filing type (stored as JSON on the type, the seeds'
+values as defaults): the transitions — action, from-states, to-state, who may take it (the
+applicant side or the deciding role) and whether a comment is required — and the time limits
+in working days. `decide()` says whether an actor may take an action from a state, with a
+Chinese reason when not; the service layer calls it under a row lock, so a refused transition is
+refused in pages and API alike. `clock()` computes the running time limit from the ledger: a
+return for correction stops the clock and re-acceptance starts it afresh."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from .workdays import Calendar, Deadline, add_working_days
+
+DRAFT, SUBMITTED, ACCEPTED, RETURNED, APPROVED, REJECTED, WITHDRAWN = (
+    "draft",
+    "submitted",
+    "accepted",
+    "returned",
+    "approved",
+    "rejected",
+    "withdrawn",
+)
+STATE_LABELS = {
+    DRAFT: "草稿",
+    SUBMITTED: "已提交",
+    ACCEPTED: "已受理",
+    RETURNED: "退回补正",
+    APPROVED: "已批准",
+    REJECTED: "不予批准",
+    WITHDRAWN: "已撤回",
+}
+FINAL = frozenset({APPROVED, REJECTED, WITHDRAWN})
+APPLICANT = "applicant"  # the township (or institution) side; the other party is `decider_role`
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    sources: tuple[str, ...]
+    target: str
+    by: str  # APPLICANT or "decider"
+    comment_required: bool = False
+    label: str = ""
+
+
+DEFAULT_TRANSITIONS = (
+    Transition("submit", (DRAFT,), SUBMITTED, APPLICANT, label="提交"),
+    Transition("resubmit", (RETURNED,), SUBMITTED, APPLICANT, label="补正后重新提交"),
+    Transition("withdraw", (DRAFT, SUBMITTED, ACCEPTED, RETURNED), WITHDRAWN, APPLICANT, label="撤回"),
+    Transition("accept", (SUBMITTED,), ACCEPTED, "decider", label="受理"),
+    # 一次性补正告知: before or after acceptance; always with the list of what to correct.
+    Transition("return", (SUBMITTED, ACCEPTED), RETURNED, "decider", comment_required=True, label="退回补正"),
+    Transition("approve", (ACCEPTED,), APPROVED, "decider", label="批准（备案）"),
+    Transition("reject", (ACCEPTED,), REJECTED, "decider", comment_required=True, label="不予批准"),
+)
+
+
+@dataclass(frozen=True)
+class Definition:
+    decider_role: str  # "health" or "civil"
+    transitions: tuple[Transition, ...] = DEFAULT_TRANSITIONS
+    accept_days: int = 5  # submitted → accepted (行政许可法 第三十二条)
+    decide_days: int = 10  # accepted → decided (000_a6a1084fb0cf220e.txt 三(二)(三))
+
+    def transition(self, action: str) -> Transition | None:
+        return next((t for t in self.transitions if t.action == action), None)
+
+    @classmethod
+    def from_config(cls, decider_role: str, config: dict | None) -> Definition:
+        """The admin-edited JSON: {"accept_days", "decide_days", "transitions": [{action,
+        sources, target, by, comment_required, label}]}; missing keys take the defaults."""
+        config = config or {}
+        transitions = (
+            tuple(
+                Transition(
+                    t["action"],
+                    tuple(t["sources"]),
+                    t["target"],
+                    t["by"],
+                    bool(t.get("comment_required", False)),
+                    t.get("label", ""),
+                )
+                for t in config.get("transitions", [])
+            )
+            or DEFAULT_TRANSITIONS
+        )
+        return cls(
+            decider_role=decider_role,
+            transitions=transitions,
+            accept_days=int(config.get("accept_days", 5)),
+            decide_days=int(config.get("decide_days", 10)),
+        )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    target: str | None = None
+    reason: str = ""  # Chinese, for the 403/409 message
+
+
+def decide(
+    definition: Definition,
+    state: str,
+    action: str,
+    *,
+    is_applicant: bool,
+    roles: frozenset[str],
+    comment: str = "",
+) -> Verdict:
+    """May this actor take `action` now? Separation of duties: the applicant side never decides
+    (even holding the deciding role), the deciding side never acts for the applicant."""
+    t = definition.transition(action)
+    if t is None:
+        return Verdict(False, reason=f"未知的操作：{action}。")
+    if state not in t.sources:
+        return Verdict(
+            False, reason=f"当前状态为“{STATE_LABELS.get(state, state)}”，不能执行“{t.label or action}”。"
+        )
+    if t.by == APPLICANT and not is_applicant:
+        return Verdict(False, reason=f"只有申请方可以执行“{t.label or action}”。")
+    if t.by != APPLICANT:
+        if is_applicant:
+            return Verdict(False, reason="申请方不能审核自己的申请。")
+        if definition.decider_role not in roles:
+            return Verdict(False, reason=f"“{t.label or action}”须由主管部门经办人员执行。")
+    if t.comment_required and not comment.strip():
+        return Verdict(False, reason=f"“{t.label or action}”须填写意见（说明理由或需补正的内容）。")
+    return Verdict(True, target=t.target)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One ledger entry: the action taken, the state it led to, and the day it happened."""
+
+    action: str
+    target: str
+    day: datetime.date
+
+
+@dataclass(frozen=True)
+class Clock:
+    phase: str  # "acceptance" (submitted, awaiting 受理), "decision", or "" (stopped / final)
+    started: datetime.date | None
+    deadline: Deadline | None
+    history: list = field(default_factory=list)
+
+
+def clock(definition: Definition, steps: list[Step], cal: Calendar | None = None) -> Clock:
+    """The time limit running now. Submission starts the acceptance limit; acceptance starts the
+    decision limit (the acceptance day not counted); a return stops the clock, and resubmission
+    and re-acceptance start it afresh; a final state stops it."""
+    phase, started = "", None
+    for step in steps:
+        if step.target == SUBMITTED:
+            phase, started = "acceptance", step.day
+        elif step.target == ACCEPTED:
+            phase, started = "decision", step.day
+        elif step.target == RETURNED or step.target in FINAL:
+            phase, started = "", None
+    if not phase:
+        return Clock("", None, None)
+    days = definition.accept_days if phase == "acceptance" else definition.decide_days
+    return Clock(phase, started, add_working_days(started, days, cal))
