@@ -18,7 +18,7 @@ import itertools
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -484,7 +484,7 @@ class InstitutionsKind:
                 undo["updated"][str(ver["institution_id"])]["versions"].append(_plain_dict(ver))
 
         # Creates: reserve ids, COPY the institutions, then their versions.
-        new_ids = _reserve_ids(Institution, len(creates))
+        new_ids = bulk.next_ids(Institution, len(creates))
         inst_cols = [
             "id",
             "portal_no",
@@ -518,11 +518,11 @@ class InstitutionsKind:
                     op["warnings"],
                     now,
                     now,
-                    *_row(current),
+                    *current,
                 ]
             )
             for vf, vt, changed, facts in op["spans"]:
-                ver_rows.append([pk, vf, vt, changed, now, recorded_by, *_row(facts)])
+                ver_rows.append([pk, vf, vt, changed, now, recorded_by, *facts])
         undo["created"] = new_ids
         bulk.insert(Institution, inst_cols, inst_rows)
 
@@ -530,13 +530,13 @@ class InstitutionsKind:
         cur_rows, stamp_rows, dirty_rows = [], [], []
         for op in updates:
             if op["current"] is not None:
-                cur_rows.append([op["id"], *_row(op["current"]), op["warnings"], now])
+                cur_rows.append([op["id"], *op["current"], op["warnings"], now])
             else:
                 stamp_rows.append([op["id"], now])
             for vid, vt, changed, facts in op["dirty"]:
-                dirty_rows.append([vid, vt, changed, *_row(facts)])
+                dirty_rows.append([vid, vt, changed, *facts])
             for vf, vt, changed, facts in op["new"]:
-                ver_rows.append([op["id"], vf, vt, changed, now, recorded_by, *_row(facts)])
+                ver_rows.append([op["id"], vf, vt, changed, now, recorded_by, *facts])
         bulk.update(Institution, [*ATTNAMES, "warning_codes", "updated_at"], cur_rows)
         bulk.update(Institution, ["updated_at"], stamp_rows)
         # Shorten split versions before inserting the ones that continue them.
@@ -650,19 +650,6 @@ def _plain_dict(rec: dict) -> dict:
         k: (val.isoformat() if isinstance(val, (datetime.date, datetime.datetime)) else _plain(val))
         for k, val in rec.items()
     }
-
-
-def _row(facts: list) -> list:
-    return facts
-
-
-def _reserve_ids(model, n: int) -> list[int]:
-    if n == 0:
-        return []
-    if bulk.is_postgres():
-        return bulk.next_ids(model, n)
-    top = model.objects.aggregate(m=Max("pk"))["m"] or 0  # SQLite: one writer at a time
-    return list(range(top + 1, top + 1 + n))
 
 
 def _unchanged(row, rec: tuple | dict) -> dict:

@@ -90,9 +90,15 @@ def is_postgres() -> bool:
 
 
 def next_ids(model, n: int) -> list[int]:
-    """Reserve `n` primary keys from the table's sequence (PostgreSQL)."""
+    """Reserve `n` primary keys before inserting: from the table's sequence on PostgreSQL;
+    elsewhere (SQLite, one writer at a time) the ones after the current maximum."""
     if n == 0:
         return []
+    if not is_postgres():
+        from django.db.models import Max
+
+        top = model.objects.aggregate(m=Max("pk"))["m"] or 0
+        return list(range(top + 1, top + 1 + n))
     table = model._meta.db_table
     pk = model._meta.pk.column
     with connection.cursor() as cur:
