@@ -33,8 +33,10 @@ def _today() -> datetime.date:
     return timezone.localdate()
 
 
-def _check_permission(actor, family: str, region_code: str) -> None:
-    if actor is SYSTEM:
+def _check_permission(actor, family: str, region_code: str, authority: str = "") -> None:
+    """`authority`: the decision this write carries out (an approved filing, eldercare/workflow/
+    effects.py) — the deciding officer is the audited actor, the decision their permission."""
+    if actor is SYSTEM or authority:
         return
     if not actor.has_perm(FAMILY_PERMISSION[family]):
         raise PermissionDenied(_("You do not have permission to maintain this kind of institution."))
@@ -129,13 +131,19 @@ def _refresh_current(inst: Institution, today: datetime.date, *, only_if_changed
 
 @transaction.atomic
 def institution_create(
-    *, actor, family: str, facts: dict, credit_code: str = "", effective: datetime.date | None = None
+    *,
+    actor,
+    family: str,
+    facts: dict,
+    credit_code: str = "",
+    effective: datetime.date | None = None,
+    authority: str = "",
 ) -> Institution:
     facts = _normalise_facts(facts)
     for required in ("name", "type", "region"):
         if not facts.get(required):
             raise ValidationError({required: _("This field is required.")})
-    _check_permission(actor, family, facts["region"])
+    _check_permission(actor, family, facts["region"], authority)
     _validate(family, facts)
     code_check = cc.validate(credit_code) if credit_code else None
     if code_check and code_check.error:
@@ -169,7 +177,12 @@ def institution_create(
         Action.CREATE,
         inst,
         changes={k: [None, _plain(v)] for k, v in facts.items() if v not in (None, "")},
-        detail={"effective": start.isoformat(), "family": family, "credit_code": inst.credit_code},
+        detail={
+            "effective": start.isoformat(),
+            "family": family,
+            "credit_code": inst.credit_code,
+            **({"authority": authority} if authority else {}),
+        },
     )
     return inst
 
@@ -180,15 +193,20 @@ def _span(v: InstitutionVersion) -> history.Span:
 
 @transaction.atomic
 def institution_change(
-    *, actor, institution: Institution, changes: dict, effective: datetime.date | None = None
+    *,
+    actor,
+    institution: Institution,
+    changes: dict,
+    effective: datetime.date | None = None,
+    authority: str = "",
 ) -> Institution:
     """Apply `changes` effective from `effective` (default today). Returns the institution; a
     change that alters nothing writes nothing. The history logic is institutions.history."""
     inst = Institution.objects.select_for_update().get(pk=institution.pk)
     changes = _normalise_facts(changes)
-    _check_permission(actor, inst.family, inst.region_id)
+    _check_permission(actor, inst.family, inst.region_id, authority)
     if "region" in changes:
-        _check_permission(actor, inst.family, changes["region"])
+        _check_permission(actor, inst.family, changes["region"], authority)
     day = effective or _today()
     stored = {v.pk: v for v in inst.versions.select_for_update().order_by("valid_from")}
     spans = [_span(v) for v in stored.values()]
@@ -220,7 +238,8 @@ def institution_change(
             new.save()
     _refresh_current(inst, _today())
     diff = {k: [_plain(old), _plain(new)] for k, (old, new) in outcome.diff.items()}
-    record(actor, Action.UPDATE, inst, changes=diff, detail={"effective": day.isoformat()})
+    detail = {"effective": day.isoformat(), **({"authority": authority} if authority else {})}
+    record(actor, Action.UPDATE, inst, changes=diff, detail=detail)
     return inst
 
 

@@ -1,5 +1,7 @@
 """Test data builders (factory_boy) and login helpers."""
 
+from pathlib import Path
+
 import factory
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -91,3 +93,62 @@ IMPORT_SUMMARY_KEYS = {
     "errors",
     "warnings",
 }
+
+
+# -- filings (issue 4) ----------------------------------------------------------------------------
+FILING_FIXTURES = Path(__file__).parent / "fixtures" / "filings"
+
+
+def make_hospital(name="北郊镇卫生院", region="370306100000", credit_code="12370306MB2857321M", **extra):
+    from eldercare.accounts.scope import SYSTEM
+    from institutions import services as registry
+
+    facts = {"name": name, "type": "township_hc", "region": region, "ownership": "public", "beds_medical": 60}
+    return registry.institution_create(
+        actor=SYSTEM, family="medical", credit_code=credit_code, facts={**facts, **extra}
+    )
+
+
+def make_home(name="北郊镇敬老院", region="370306100000", credit_code="52370306MJD600087D", **extra):
+    from eldercare.accounts.scope import SYSTEM
+    from institutions import services as registry
+
+    facts = {
+        "name": name,
+        "type": "elder_home",
+        "region": region,
+        "ownership": "public",
+        "beds_eldercare": 80,
+    }
+    return registry.institution_create(
+        actor=SYSTEM, family="eldercare", credit_code=credit_code, facts={**facts, **extra}
+    )
+
+
+def upload(name: str, content_name: str | None = None):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(content_name or name, (FILING_FIXTURES / name).read_bytes())
+
+
+RUN_BY_PAYLOAD = {
+    "mode": "establish",
+    "name": "北郊镇卫生院医养中心",
+    "type": "care_home",
+    "beds_eldercare": 40,
+}
+
+
+def ready_filing(actor, type_code: str, institution=None, payload=None):
+    """A draft with its payload and every required attachment: ready to submit."""
+    from eldercare.workflow import services as wf
+    from eldercare.workflow.models import FilingType
+
+    ftype = FilingType.objects.get(code=type_code)
+    filing = wf.filing_create(actor=actor, type=ftype, institution=institution, payload=payload or {})
+    for req in ftype.attachments:
+        if req.get("required"):
+            wf.attachment_add(
+                actor=actor, filing=filing, requirement=req["code"], uploaded=upload("application.pdf")
+            )
+    return filing

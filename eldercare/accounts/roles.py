@@ -38,6 +38,11 @@ _BUSINESS_READ = [
     "regions.view_region",
     "institutions.view_institution",
 ]
+# Filings (DOMAIN.md §5): townships apply; health and civil officers decide the types whose
+# deciding role they hold, and may file on behalf of a county-level institution (never deciding
+# their own: eldercare/workflow/machine.py).
+_FILING_APPLY = ["workflow.view_filing", "workflow.apply_filing"]
+_FILING_DECIDE = [*_FILING_APPLY, "workflow.decide_filing"]
 
 # County-level data maintainers upload, accept township uploads and revert imports.
 _IMPORT_COUNTY = [
@@ -54,6 +59,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "institutions.change_medical",
         "institutions.export_institution",
         *_IMPORT_COUNTY,
+        *_FILING_DECIDE,
     ],
     CIVIL: [
         *_BUSINESS_READ,
@@ -61,9 +67,16 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "institutions.change_eldercare",
         "institutions.export_institution",
         *_IMPORT_COUNTY,
+        *_FILING_DECIDE,
     ],
     # colleagues in their own township; uploads staged for the county where CONTRACT.md says so
-    TOWNSHIP: [*_BUSINESS_READ, "accounts.view_user", "sheets.import_sheet", "sheets.view_importbatch"],
+    TOWNSHIP: [
+        *_BUSINESS_READ,
+        "accounts.view_user",
+        "sheets.import_sheet",
+        "sheets.view_importbatch",
+        *_FILING_APPLY,
+    ],
     FINANCE: [*_BUSINESS_READ, "core.switch_region"],
     ADMIN: [
         *_BUSINESS_READ,
@@ -74,7 +87,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *[f"institutions.{verb}_compliancesetting" for verb in ("view", "add", "change", "delete")],
         *[
             f"workflow.{verb}_{model}"
-            for model in ("calendarday", "calendaryear")
+            for model in ("calendarday", "calendaryear", "filingtype")
             for verb in ("view", "add", "change", "delete")
         ],
         "sheets.import_sheet",

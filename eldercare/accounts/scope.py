@@ -94,3 +94,13 @@ def region_in_scope(actor, region) -> bool:
     except PermissionError:
         return False
     return True
+
+
+def users_covering(region_code: str):
+    """Active users whose scope covers `region_code` (their region is it or an ancestor): who
+    is told about a township's upload or filing."""
+    from django.contrib.auth import get_user_model
+
+    level = codes.level_of(region_code)
+    ancestors = {region_code[: codes.PREFIX_LEN[lv]].ljust(12, "0") for lv in codes.PREFIX_LEN if lv <= level}
+    return get_user_model().objects.filter(is_active=True, region_id__in=ancestors)

@@ -228,6 +228,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "institutions.refresh_current_copies",
         "schedule": crontab(hour=0, minute=10),
     },
+    # Due-soon and overdue filings, one digest per officer, before the working day (ADR 0010).
+    "filing-deadlines": {"task": "workflow.refresh_deadlines", "schedule": crontab(hour=6, minute=30)},
 }
 
 # --- E-mail ---------------------------------------------------------------------------

@@ -464,18 +464,15 @@ def _notify(user, title, batch: ImportBatch, body: str = "") -> None:
 
 def _notify_acceptors(batch: ImportBatch) -> None:
     """County-level users who may accept this township's upload get an in-app notice."""
-    from django.contrib.auth import get_user_model
-    from django.db.models import Q
-
+    from eldercare.accounts.scope import users_covering
     from eldercare.regions import codes
 
     if batch.region_id is None:
         return
-    ancestors = [batch.region_id[:n].ljust(12, "0") for n in (2, 4, 6)]
+    # County-level and above: a township colleague does not accept their own township's upload.
     users = (
-        get_user_model()
-        .objects.filter(is_active=True, region_id__in=ancestors)
-        .filter(Q(groups__permissions__codename="accept_importbatch"))
+        users_covering(batch.region_id)
+        .filter(region_id__endswith="000000", groups__permissions__codename="accept_importbatch")
         .distinct()
     )
     township = codes.normalise(batch.region_id)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from .workdays import Calendar, Deadline, add_working_days
+from .workdays import Calendar, Deadline, add_working_days, working_days_between
 
 DRAFT, SUBMITTED, ACCEPTED, RETURNED, APPROVED, REJECTED, WITHDRAWN = (
     "draft",
@@ -48,7 +48,8 @@ class Transition:
 
 
 DEFAULT_TRANSITIONS = (
-    Transition("submit", (DRAFT,), SUBMITTED, APPLICANT, label="提交"),
+    # CONTRACT.md's API says "submit" for a resubmission too; "resubmit" is the page's name for it.
+    Transition("submit", (DRAFT, RETURNED), SUBMITTED, APPLICANT, label="提交"),
     Transition("resubmit", (RETURNED,), SUBMITTED, APPLICANT, label="补正后重新提交"),
     Transition("withdraw", (DRAFT, SUBMITTED, ACCEPTED, RETURNED), WITHDRAWN, APPLICANT, label="撤回"),
     Transition("accept", (SUBMITTED,), ACCEPTED, "decider", label="受理"),
@@ -101,6 +102,9 @@ class Verdict:
     allowed: bool
     target: str | None = None
     reason: str = ""  # Chinese, for the 403/409 message
+    # why not: "unknown" (no such action), "state" (409), "applicant_only" / "own" / "role" (403),
+    # "comment" (400)
+    code: str = ""
 
 
 def decide(
@@ -116,20 +120,24 @@ def decide(
     (even holding the deciding role), the deciding side never acts for the applicant."""
     t = definition.transition(action)
     if t is None:
-        return Verdict(False, reason=f"未知的操作：{action}。")
+        return Verdict(False, reason=f"未知的操作：{action}。", code="unknown")
     if state not in t.sources:
         return Verdict(
-            False, reason=f"当前状态为“{STATE_LABELS.get(state, state)}”，不能执行“{t.label or action}”。"
+            False,
+            reason=f"当前状态为“{STATE_LABELS.get(state, state)}”，不能执行“{t.label or action}”。",
+            code="state",
         )
     if t.by == APPLICANT and not is_applicant:
-        return Verdict(False, reason=f"只有申请方可以执行“{t.label or action}”。")
+        return Verdict(False, reason=f"只有申请方可以执行“{t.label or action}”。", code="applicant_only")
     if t.by != APPLICANT:
         if is_applicant:
-            return Verdict(False, reason="申请方不能审核自己的申请。")
+            return Verdict(False, reason="申请方不能审核自己的申请。", code="own")
         if definition.decider_role not in roles:
-            return Verdict(False, reason=f"“{t.label or action}”须由主管部门经办人员执行。")
+            return Verdict(False, reason=f"“{t.label or action}”须由主管部门经办人员执行。", code="role")
     if t.comment_required and not comment.strip():
-        return Verdict(False, reason=f"“{t.label or action}”须填写意见（说明理由或需补正的内容）。")
+        return Verdict(
+            False, reason=f"“{t.label or action}”须填写意见（说明理由或需补正的内容）。", code="comment"
+        )
     return Verdict(True, target=t.target)
 
 
@@ -166,3 +174,27 @@ def clock(definition: Definition, steps: list[Step], cal: Calendar | None = None
         return Clock("", None, None)
     days = definition.accept_days if phase == "acceptance" else definition.decide_days
     return Clock(phase, started, add_working_days(started, days, cal))
+
+
+def available(
+    definition: Definition, state: str, *, is_applicant: bool, roles: frozenset[str]
+) -> list[Transition]:
+    """The actions this actor may take from `state` (a comment, where required, still to be
+    given): what the page shows as buttons and the API lists as `actions`."""
+    return [
+        t
+        for t in definition.transitions
+        if decide(definition, state, t.action, is_applicant=is_applicant, roles=roles, comment="-").allowed
+    ]
+
+
+DUE_SOON_DAYS = 2  # ≤ 2 working days left: amber in the inbox, in the nightly digest
+
+
+def alert(due: datetime.date, today: datetime.date, cal: Calendar | None = None) -> str:
+    """ "overdue" after the due day, "due_soon" with ≤2 working days left, else ""."""
+    if today > due:
+        return "overdue"
+    if working_days_between(today, due, cal) <= DUE_SOON_DAYS:
+        return "due_soon"
+    return ""
