@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 from eldercare.accounts.api.views import TokenObtainView, UserViewSet
 from eldercare.regions.api.views import RegionViewSet
 from eldercare.sheets.api.views import ImportBatchViewSet
+from eldercare.workflow.api.views import FilingViewSet
 from institutions.api.views import InstitutionViewSet
 
 router = DefaultRouter(trailing_slash=True)
@@ -14,6 +15,7 @@ router.register("regions", RegionViewSet, basename="region")
 router.register("users", UserViewSet, basename="user")
 router.register("institutions", InstitutionViewSet, basename="institution")
 router.register("imports", ImportBatchViewSet, basename="import")
+router.register("filings", FilingViewSet, basename="filing")
 
 admin.site.site_header = "医养结合服务平台 · 系统管理"
 admin.site.site_title = "医养结合服务平台"

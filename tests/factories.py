@@ -139,11 +139,24 @@ RUN_BY_PAYLOAD = {
 }
 
 
+def ensure_filing_types():
+    """The shipped filing types (data migration 0003): a transaction=True test's flush removes
+    them, so such tests (threads, the browser) put them back."""
+    import importlib
+
+    from eldercare.workflow.models import FilingType
+
+    shipped = importlib.import_module("eldercare.workflow.migrations.0003_filing_types").TYPES
+    for t in shipped:
+        FilingType.objects.get_or_create(code=t["code"], defaults={k: v for k, v in t.items() if k != "code"})
+
+
 def ready_filing(actor, type_code: str, institution=None, payload=None):
     """A draft with its payload and every required attachment: ready to submit."""
     from eldercare.workflow import services as wf
     from eldercare.workflow.models import FilingType
 
+    ensure_filing_types()
     ftype = FilingType.objects.get(code=type_code)
     filing = wf.filing_create(actor=actor, type=ftype, institution=institution, payload=payload or {})
     for req in ftype.attachments:

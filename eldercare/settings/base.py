@@ -260,6 +260,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"FilingStatusEnum": "eldercare.workflow.machine.STATE_CHOICES"},
     "COMPONENT_SPLIT_REQUEST": True,
 }
 

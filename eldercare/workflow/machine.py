@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
+from .workdays import UNPUBLISHED as UNPUBLISHED  # re-exported: the flag pages and API show
 from .workdays import Calendar, Deadline, add_working_days, working_days_between
 
 DRAFT, SUBMITTED, ACCEPTED, RETURNED, APPROVED, REJECTED, WITHDRAWN = (
@@ -33,6 +34,7 @@ STATE_LABELS = {
     REJECTED: "不予批准",
     WITHDRAWN: "已撤回",
 }
+STATE_CHOICES = list(STATE_LABELS.items())
 FINAL = frozenset({APPROVED, REJECTED, WITHDRAWN})
 APPLICANT = "applicant"  # the township (or institution) side; the other party is `decider_role`
 

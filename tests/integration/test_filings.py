@@ -20,6 +20,11 @@ pytestmark = pytest.mark.django_db
 D = datetime.date
 
 
+@pytest.fixture(autouse=True)
+def _uploads(settings, tmp_path):
+    settings.PORTAL_UPLOAD_ROOT = str(tmp_path / "uploads")
+
+
 @pytest.fixture
 def bj_town(make_user):
     """Township staff of 北郊镇, where the hospital and the home are."""
