@@ -254,9 +254,7 @@ class FilingDocument(models.Model):
         verbose_name = _("filing document")
         verbose_name_plural = _("filing documents")
         ordering = ["issued_on", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["kind", "year", "serial"], name="filing_document_serial_unique")
-        ]
+        # Serials run per type prefix, kind and year (Counter); `number` (unique) spells all four.
 
     def __str__(self):
         return self.number

@@ -123,9 +123,12 @@ def test_region_parent_must_contain_the_code(make_user, tmp_path):
     assert [(e["row"], e["column"]) for e in s.errors] == [(2, "上级区划代码")]
 
 
-def test_load_demo_is_idempotent_and_refused_outside_debug(db, settings, monkeypatch):
+def test_load_demo_is_idempotent_and_refused_outside_debug(db, settings, monkeypatch, tmp_path):
     from django.core.management import CommandError, call_command
 
+    from eldercare.workflow.models import Filing
+
+    settings.PORTAL_UPLOAD_ROOT = str(tmp_path)
     monkeypatch.delenv("PORTAL_ALLOW_DEMO", raising=False)
     settings.DEBUG = False
     with pytest.raises(CommandError):
@@ -139,6 +142,14 @@ def test_load_demo_is_idempotent_and_refused_outside_debug(db, settings, monkeyp
     from eldercare.regions.models import Region
 
     assert Region.objects.filter(level=4).count() == 9 and Region.objects.filter(level=5).count() > 150
+    # filings in every open state, made through the service, once
+    assert sorted(Filing.objects.values_list("status", flat=True)) == [
+        "accepted",
+        "approved",
+        "draft",
+        "returned",
+        "submitted",
+    ]
 
 
 def test_admin_site_is_403_not_a_redirect_loop_for_other_roles(make_user, login):

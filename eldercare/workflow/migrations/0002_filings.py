@@ -142,7 +142,6 @@ class Migration(migrations.Migration):
                 'verbose_name': 'filing document',
                 'verbose_name_plural': 'filing documents',
                 'ordering': ['issued_on', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('kind', 'year', 'serial'), name='filing_document_serial_unique')],
             },
         ),
         migrations.AddIndex(

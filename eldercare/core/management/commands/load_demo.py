@@ -49,12 +49,17 @@ class Command(BaseCommand):
             created = self._regions()
             self._users()
             new_institutions = self._institutions()
+            from eldercare.core.demo import filings as demo_filings
+
+            filings = demo_filings.load()
         from institutions.models import Institution
 
         self.stdout.write(self.style.SUCCESS(f"Demo regions: {Region.objects.count()} ({created} new)."))
         self.stdout.write(
             self.style.SUCCESS(f"Demo institutions: {Institution.objects.count()} ({new_institutions} new).")
         )
+        if filings:
+            self.stdout.write(self.style.SUCCESS(f"Demo filings: {filings}."))
         if not quiet_logins:
             self._print_logins()
 
