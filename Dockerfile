@@ -18,6 +18,13 @@ RUN groupadd --system --gid 10001 portal \
 
 WORKDIR /app
 
+# System libraries for WeasyPrint (the filings' printed documents as PDF,
+# eldercare/workflow/documents.py): Pango for layout, fontconfig to find the fonts, and Noto CJK
+# so Chinese does not print as boxes. One layer, no recommends, no apt lists left behind.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fontconfig fonts-noto-cjk \
+ && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, so this layer is rebuilt only when pyproject.toml changes. With nothing
 # but pyproject.toml in place, `pip install .` installs every dependency plus an empty
 # distribution; the code runs from /app (PYTHONPATH), next to templates/, static/ and locale/,

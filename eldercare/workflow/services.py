@@ -152,7 +152,9 @@ def filing_create(
 
 def _default_title(type: FilingType, institution, payload: dict) -> str:
     name = payload.get("name") or (institution.name if institution is not None else "")
-    what = effects.label_of(type.effect, "mode", payload["mode"]) + "备案" if payload.get("mode") else type.name
+    what = (
+        effects.label_of(type.effect, "mode", payload["mode"]) + "备案" if payload.get("mode") else type.name
+    )
     return f"{name} · {what}" if name else what
 
 
