@@ -35,10 +35,11 @@ def _today() -> datetime.date:
 
 def _check_permission(actor, family: str, region_code: str, authority: str = "") -> None:
     """`authority`: the decision this write carries out (an approved filing, eldercare/workflow/
-    effects.py) — the deciding officer is the audited actor, the decision their permission."""
-    if actor is SYSTEM or authority:
+    effects.py) — the deciding officer is the audited actor and the decision stands in for the
+    family permission; the region must still be in the officer's scope."""
+    if actor is SYSTEM:
         return
-    if not actor.has_perm(FAMILY_PERMISSION[family]):
+    if not authority and not actor.has_perm(FAMILY_PERMISSION[family]):
         raise PermissionDenied(_("You do not have permission to maintain this kind of institution."))
     if not region_in_scope(actor, region_code):
         raise PermissionDenied(_("That region is outside your scope."))

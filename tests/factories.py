@@ -151,14 +151,16 @@ def ensure_filing_types():
         FilingType.objects.get_or_create(code=t["code"], defaults={k: v for k, v in t.items() if k != "code"})
 
 
-def ready_filing(actor, type_code: str, institution=None, payload=None):
+def ready_filing(actor, type_code: str, institution=None, payload=None, region=None):
     """A draft with its payload and every required attachment: ready to submit."""
     from eldercare.workflow import services as wf
     from eldercare.workflow.models import FilingType
 
     ensure_filing_types()
     ftype = FilingType.objects.get(code=type_code)
-    filing = wf.filing_create(actor=actor, type=ftype, institution=institution, payload=payload or {})
+    filing = wf.filing_create(
+        actor=actor, type=ftype, institution=institution, payload=payload or {}, region=region
+    )
     for req in ftype.attachments:
         if req.get("required"):
             wf.attachment_add(

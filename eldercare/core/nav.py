@@ -7,6 +7,8 @@ NAV_ITEMS = [
     # (url name, label, icon, permission)
     ("core:home", _("Home"), "house", "core.access_portal"),
     ("institutions:list", _("Institutions"), "hospital", "institutions.view_institution"),
+    # The filing pages are Chinese-only for now (like their templates).
+    ("workflow:list", "备案审批", "clipboard-check", "workflow.view_filing"),
     ("sheets:list", _("Bulk import"), "file-earmark-arrow-up", "sheets.view_importbatch"),
     ("regions:list", _("Regions"), "diagram-3", "regions.view_region"),
     ("accounts:user_list", _("Users"), "people", "accounts.view_user"),

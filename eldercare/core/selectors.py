@@ -54,6 +54,8 @@ def home_cards(actor, region) -> list[dict]:
                 "link": "/institutions/?warnings=any",
             }
         )
+    if actor.has_perm("workflow.view_filing"):
+        cards.extend(_filing_cards(actor, region))
     if actor.has_perm("accounts.view_user"):
         users = get_user_model().objects.for_user(actor).filter(region__code__startswith=region.prefix)
         cards.append(
@@ -81,6 +83,49 @@ def home_cards(actor, region) -> list[dict]:
                 "label": _("Failed sign-ins today"),
                 "value": events.filter(result=Result.DENIED).count(),
                 "icon": "shield-exclamation",
+            }
+        )
+    return cards
+
+
+def _filing_cards(actor, region) -> list[dict]:
+    """备案审批: what awaits a deciding officer (with how much of it is overdue or due soon), and
+    a township's filings returned for correction. Chinese-only, like the filing pages."""
+    from django.urls import reverse
+
+    from eldercare.workflow.selectors import home_counts
+
+    counts = home_counts(actor, region)
+    inbox = reverse("workflow:list")
+    cards = []
+    if "todo" in counts:
+        cards += [
+            {
+                "label": "待受理/待办理的备案",
+                "value": counts["todo"],
+                "icon": "inbox",
+                "link": inbox + "?todo=1",
+            },
+            {
+                "label": "已超期的备案",
+                "value": counts["overdue"],
+                "icon": "alarm",
+                "link": inbox + "?todo=1&due=overdue",
+            },
+            {
+                "label": "即将到期的备案（≤2个工作日）",
+                "value": counts["due_soon"],
+                "icon": "hourglass-split",
+                "link": inbox + "?todo=1&due=due_soon",
+            },
+        ]
+    if "returned" in counts:
+        cards.append(
+            {
+                "label": "退回补正待修改的备案",
+                "value": counts["returned"],
+                "icon": "arrow-return-left",
+                "link": inbox + "?status=returned",
             }
         )
     return cards

@@ -472,7 +472,7 @@ def _notify_acceptors(batch: ImportBatch) -> None:
     # County-level and above: a township colleague does not accept their own township's upload.
     users = (
         users_covering(batch.region_id)
-        .filter(region_id__endswith="000000", groups__permissions__codename="accept_importbatch")
+        .filter(region__code__endswith="000000", groups__permissions__codename="accept_importbatch")
         .distinct()
     )
     township = codes.normalise(batch.region_id)

@@ -36,6 +36,7 @@ from eldercare.regions import codes
 
 from . import effects, machine
 from .models import Filing, FilingDocument, FilingType, load_calendar
+from .workdays import Deadline
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +196,9 @@ def paper_for(doc: FilingDocument) -> Paper:
     accepted = [s.day for s in prior[last_submit + 1 :] if s.to_state == machine.ACCEPTED]
     approved = step.to_state == machine.APPROVED
     kind = doc.kind
+    # The deadline the paper stated when it was issued (stored then), so a reprint after next
+    # year's holidays are entered says the same; older documents fall back to the recomputation.
+    stated = Deadline(doc.deadline, doc.deadline_provisional) if doc.deadline else None
     return Paper(
         document=doc,
         filing=filing,
@@ -205,8 +209,8 @@ def paper_for(doc: FilingDocument) -> Paper:
         addressee=applicant_of(filing),
         submitted_on=submitted[-1] if submitted else filing.submitted_on,
         accepted_on=accepted[-1] if accepted else None,
-        deadline=now.deadline if kind == FilingDocument.Kind.RECEIPT else None,
-        previous_deadline=before.deadline,
+        deadline=(stated or now.deadline) if kind == FilingDocument.Kind.RECEIPT else None,
+        previous_deadline=stated if (stated and kind != FilingDocument.Kind.RECEIPT) else before.deadline,
         previous_phase=before.phase,
         decide_days=definition.decide_days,
         approved=approved,

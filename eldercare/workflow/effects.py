@@ -83,7 +83,14 @@ FIELDS: dict[str, tuple[Field, ...]] = {
     "none": (),
 }
 
-SUBJECT_FAMILY = {"internal_unit": enums.Family.ELDERCARE, "run_by_medical": enums.Family.MEDICAL}
+# The family of the institution a filing is about; for the first two the institution is required
+# (养老机构备案 may be about a record already in the registry, or a new one).
+SUBJECT_FAMILY = {
+    "internal_unit": enums.Family.ELDERCARE,
+    "run_by_medical": enums.Family.MEDICAL,
+    "eldercare_filed": enums.Family.ELDERCARE,
+}
+SUBJECT_REQUIRED = frozenset({"internal_unit", "run_by_medical"})
 
 
 def fields_for(effect: str) -> tuple[Field, ...]:
@@ -133,6 +140,52 @@ def clean_payload(effect: str, raw: dict, *, complete: bool) -> dict:
     if errors:
         raise ValidationError(errors)
     return out
+
+
+def precheck(filing) -> dict:
+    """What approval's registry write would refuse, found at submission — the deciding side
+    cannot correct the content, so a filing that cannot be approved must not get that far.
+    {field: Chinese message}."""
+    from institutions import credit_code as cc
+    from institutions.models import Institution
+
+    effect, p, errors = filing.type.effect, filing.payload, {}
+    if effect not in ("run_by_medical", "eldercare_filed") or not p.get("name") or not p.get("type"):
+        return errors
+    hospital = filing.institution if effect == "run_by_medical" else None
+    if (
+        effect == "run_by_medical"
+        and p.get("mode") == "add_function"
+        and hospital.ownership != enums.Ownership.PUBLIC
+    ):
+        errors["mode"] = "“公立医疗机构增设养老服务职能”只适用于公立医疗机构；该机构的举办性质不是公立。"
+    code = (p.get("credit_code") or (hospital.credit_code if hospital is not None else "")).strip().upper()
+    if code:
+        check = cc.validate(code)
+        if check.error:
+            errors["credit_code"] = check.error
+            return errors
+        code = check.code
+    elif p["type"] not in enums.CODELESS_TYPES:
+        errors["credit_code"] = "此类养老机构须填写统一社会信用代码（农村幸福院等可不填）。"
+        return errors
+    if effect == "eldercare_filed" and filing.institution_id:
+        return errors  # the filing updates the record it is about
+    region = hospital.region_id if hospital is not None else filing.region_id
+    clash = (
+        Institution.objects.filter(family=enums.Family.ELDERCARE, credit_code=code)
+        if code
+        else Institution.objects.filter(
+            family=enums.Family.ELDERCARE, credit_code="", region_id=region, name=p["name"]
+        )
+    ).first()
+    if clash is not None:
+        errors["credit_code" if code else "name"] = (
+            f"名录中已有养老机构“{clash.name}”（{clash.portal_no}）使用此"
+            + ("统一社会信用代码" if code else "名称")
+            + "；如为同一机构，请改为对该机构办理备案。"
+        )
+    return errors
 
 
 def label_of(effect: str, name: str, value) -> str:

@@ -75,8 +75,13 @@ class Definition:
     @classmethod
     def from_config(cls, decider_role: str, config: dict | None) -> Definition:
         """The admin-edited JSON: {"accept_days", "decide_days", "transitions": [{action,
-        sources, target, by, comment_required, label}]}; missing keys take the defaults."""
+        sources, target, by, comment_required, label}]}; missing keys take the defaults.
+        Raises ValueError with the Chinese reasons when the JSON breaks the rules
+        (`config_errors`); the admin form shows them before anything is saved."""
         config = config or {}
+        errors = config_errors(config)
+        if errors:
+            raise ValueError("；".join(errors))
         transitions = (
             tuple(
                 Transition(
@@ -97,6 +102,48 @@ class Definition:
             accept_days=int(config.get("accept_days", 5)),
             decide_days=int(config.get("decide_days", 10)),
         )
+
+
+# Reaching these states is a decision: only the deciding side may take such a transition,
+# whatever a type's configuration says; and a return or rejection always needs its reasons.
+DECIDER_TARGETS = frozenset({ACCEPTED, RETURNED, APPROVED, REJECTED})
+REASONED_TARGETS = frozenset({RETURNED, REJECTED})
+
+
+def config_errors(config: dict) -> list[str]:
+    """What is wrong with a filing type's lifecycle JSON, in Chinese (empty: fine)."""
+    errors = []
+    if not isinstance(config, dict):
+        return ["流程配置应为 JSON 对象。"]
+    for key in ("accept_days", "decide_days"):
+        if key in config and (
+            not isinstance(config[key], int) or isinstance(config[key], bool) or config[key] < 0
+        ):
+            errors.append(f"{key} 应为不小于 0 的整数（工作日）。")
+    transitions = config.get("transitions", [])
+    if not isinstance(transitions, list):
+        return [*errors, "transitions 应为列表。"]
+    seen = set()
+    for i, t in enumerate(transitions, 1):
+        where = f"第 {i} 个流转"
+        if not isinstance(t, dict) or not {"action", "sources", "target", "by"} <= set(t):
+            errors.append(f"{where}须包含 action、sources、target、by。")
+            continue
+        if t["action"] in seen:
+            errors.append(f"{where}：操作“{t['action']}”重复。")
+        seen.add(t["action"])
+        states = [t["target"], *(t["sources"] if isinstance(t["sources"], list) else [None])]
+        if any(st not in STATE_LABELS for st in states):
+            errors.append(f"{where}：状态须为 {'、'.join(STATE_LABELS)} 之一。")
+        if t["by"] not in (APPLICANT, "decider"):
+            errors.append(f"{where}：by 须为 applicant 或 decider。")
+        elif t["target"] in DECIDER_TARGETS and t["by"] != "decider":
+            errors.append(
+                f"{where}：受理、退回、批准、不予批准只能由审核方执行（申请方不能审核自己的申请）。"
+            )
+        if t["target"] in REASONED_TARGETS and not t.get("comment_required"):
+            errors.append(f"{where}：退回补正和不予批准必须填写意见（comment_required 为 true）。")
+    return errors
 
 
 @dataclass(frozen=True)
@@ -123,23 +170,23 @@ def decide(
     t = definition.transition(action)
     if t is None:
         return Verdict(False, reason=f"未知的操作：{action}。", code="unknown")
-    if state not in t.sources:
-        return Verdict(
-            False,
-            reason=f"当前状态为“{STATE_LABELS.get(state, state)}”，不能执行“{t.label or action}”。",
-            code="state",
-        )
-    if t.by == APPLICANT and not is_applicant:
-        return Verdict(False, reason=f"只有申请方可以执行“{t.label or action}”。", code="applicant_only")
-    if t.by != APPLICANT:
+    label = t.label or action
+    # Who first, then when: a township clerk pressing 受理 is told it is not theirs to take,
+    # not that the state has moved on.
+    by_decider = t.by != APPLICANT or t.target in DECIDER_TARGETS
+    if not by_decider and not is_applicant:
+        return Verdict(False, reason=f"只有申请方可以执行“{label}”。", code="applicant_only")
+    if by_decider:
         if is_applicant:
             return Verdict(False, reason="申请方不能审核自己的申请。", code="own")
         if definition.decider_role not in roles:
-            return Verdict(False, reason=f"“{t.label or action}”须由主管部门经办人员执行。", code="role")
-    if t.comment_required and not comment.strip():
+            return Verdict(False, reason=f"“{label}”须由主管部门经办人员执行。", code="role")
+    if state not in t.sources:
         return Verdict(
-            False, reason=f"“{t.label or action}”须填写意见（说明理由或需补正的内容）。", code="comment"
+            False, reason=f"当前状态为“{STATE_LABELS.get(state, state)}”，不能执行“{label}”。", code="state"
         )
+    if (t.comment_required or t.target in REASONED_TARGETS) and not comment.strip():
+        return Verdict(False, reason=f"“{label}”须填写意见（说明理由或需补正的内容）。", code="comment")
     return Verdict(True, target=t.target)
 
 

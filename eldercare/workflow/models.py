@@ -116,6 +116,25 @@ class FilingType(models.Model):
     def definition(self) -> machine.Definition:
         return machine.Definition.from_config(self.decider_role, self.config)
 
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        errors = {}
+        lifecycle = machine.config_errors(self.config or {})
+        if lifecycle:
+            errors["config"] = lifecycle
+        items = self.attachments if isinstance(self.attachments, list) else None
+        if items is None or any(
+            not isinstance(a, dict) or not a.get("code") or not a.get("label") for a in items
+        ):
+            errors["attachments"] = [
+                '材料清单应为列表，每项含 code、label 和 required，例如 {"code": "application", "label": "备案书", "required": true}。'
+            ]
+        elif len({a["code"] for a in items}) != len(items):
+            errors["attachments"] = ["材料 code 不能重复。"]
+        if errors:
+            raise ValidationError(errors)
+
 
 class FilingQuerySet(models.QuerySet):
     def for_user(self, actor, *, region=None):
@@ -249,6 +268,10 @@ class FilingDocument(models.Model):
     serial = models.PositiveIntegerField()
     number = models.CharField(_("document number"), max_length=40, unique=True)
     issued_on = models.DateField(_("issued on"))
+    # The deadline the paper states, fixed when issued: a reprint after next year's holidays
+    # are entered still says what the applicant was told.
+    deadline = models.DateField(_("deadline stated"), null=True, blank=True)
+    deadline_provisional = models.BooleanField(_("deadline provisional"), default=False)
 
     class Meta:
         verbose_name = _("filing document")
@@ -278,6 +301,19 @@ class Attachment(models.Model):
 
     def __str__(self):
         return self.original_name
+
+
+class DigestSent(models.Model):
+    """One deadline digest per officer and day: a retried or repeated nightly pass sends none twice."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "day"], name="workflow_digest_once_a_day")]
+
+    def __str__(self):
+        return f"{self.user_id} {self.day}"
 
 
 class Counter(models.Model):

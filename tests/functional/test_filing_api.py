@@ -253,3 +253,65 @@ def test_filings_are_in_the_schema(api):
         "/api/v1/filings/{id}/attachments/",
     ):
         assert path in text
+
+
+def test_accept_racing_return_without_expected_status_is_one_transition(api, make_user, monkeypatch):
+    """A client that does not send `expected_status` is held to the state its request read:
+    two officers answering the same submitted filing do not both succeed."""
+    from eldercare.accounts.models import User
+    from eldercare.workflow import services as wf
+
+    hospital = make_hospital()
+    town, civil = api("bj_town"), api("civil1")
+    make_user("civil2", "civil", "370306000000")
+    pk = town.post(
+        URL,
+        {"type": "medical_runs_eldercare", "institution": hospital.credit_code, "payload": RUN_BY_PAYLOAD},
+    ).json()["id"]
+    for req in ("application", "licence", "premises"):
+        town.upload(f"{URL}{pk}/attachments/", req)
+    town.act(pk, "submit")
+    real = wf.filing_transition
+
+    def civil1_accepts_first(**kw):
+        """civil2's request has read "submitted"; civil1's accept lands before it takes the lock."""
+        real(actor=User.objects.get(username="civil1"), filing=kw["filing"].pk, action="accept")
+        return real(**kw)
+
+    monkeypatch.setattr(wf, "filing_transition", civil1_accepts_first)
+    resp = api("civil2").act(pk, "return", "请补充材料")
+    monkeypatch.undo()
+    assert resp.status_code == 409 and "已被他人处理" in resp.json()["detail"]
+    assert [s["action"] for s in civil.get(f"{URL}{pk}/").json()["steps"]] == ["submit", "accept"]
+
+
+def test_write_answers_ignore_list_filters_and_patch_is_partial(api):
+    town = api("bj_town")
+    pk = town.post(
+        URL,
+        {
+            "type": "medical_runs_eldercare",
+            "institution": make_hospital().credit_code,
+            "payload": RUN_BY_PAYLOAD,
+        },
+    ).json()["id"]
+    resp = town.client.patch(
+        f"{URL}{pk}/?status=submitted",
+        {"payload": {"beds_eldercare": 45}},
+        content_type="application/json",
+        **town.headers,
+    )
+    assert resp.status_code == 200
+    assert resp.json()["payload"] == {**RUN_BY_PAYLOAD, "beds_eldercare": 45}
+    resp = town.client.patch(
+        f"{URL}{pk}/", {"title": "新标题"}, content_type="application/json", **town.headers
+    )
+    assert resp.status_code == 200 and resp.json()["title"] == "新标题"
+
+
+def test_bad_region_is_a_400_not_a_500(api):
+    for region in ("370306", "370306999000", "abc"):
+        resp = api("civil1").post(URL, {"type": "eldercare", "region": region, "payload": {}})
+        assert resp.status_code == 400 and resp.json()["errors"]["region"], region
+    resp = api("civil1").post(f"{URL}1/transitions/", {"action": "fly"})
+    assert resp.status_code == 404

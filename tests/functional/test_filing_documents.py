@@ -311,3 +311,29 @@ def test_the_pdf_view_answers_503_without_weasyprint(approved, civil, client, lo
     assert "PDF 生成组件未安装" in body and "请使用打印页面" in body
     assert reverse("workflow:document", args=[approved.pk, decision.pk]) in body
     assert not AuditEvent.objects.filter(action=Action.EXPORT).exists()
+
+
+def test_a_reprint_states_the_deadline_as_issued(regions, login, make_user, monkeypatch, settings, tmp_path):
+    """Entering 2027's holidays later changes the running deadline, not what the paper said."""
+    from django.test import Client
+
+    from eldercare.workflow import services as wf
+    from eldercare.workflow.models import CalendarDay, CalendarYear
+    from tests.factories import make_home, ready_filing
+    from tests.integration.test_filings import at
+
+    settings.PORTAL_UPLOAD_ROOT = str(tmp_path)
+    town = make_user("bj_doc", "township", "370306100000")
+    health = make_user("health_doc", "health", "370306000000")
+    f = ready_filing(town, "internal_medical", make_home(), {"internal_unit": "infirmary"})
+    at(monkeypatch, datetime.date(2026, 12, 18))
+    wf.filing_transition(actor=town, filing=f, action="submit")
+    at(monkeypatch, datetime.date(2026, 12, 21))
+    wf.filing_transition(actor=health, filing=f, action="accept")
+    receipt = f.documents.get(kind="receipt")
+    assert (receipt.deadline, receipt.deadline_provisional) == (datetime.date(2027, 1, 4), True)
+    CalendarYear.objects.create(year=2027, source="test")
+    CalendarDay.objects.create(date=datetime.date(2027, 1, 1), is_workday=False, note="元旦")
+    monkeypatch.undo()
+    body = login(Client(), health).get(f"/filings/{f.pk}/documents/{receipt.pk}/").content.decode()
+    assert "2027年1月4日" in body and "暂定" in body

@@ -108,7 +108,10 @@ def test_hospital_sets_up_an_eldercare_institution_through_return_and_resubmissi
     assert kinds == ["receipt", "correction", "receipt", "decision"]
     receipt = f.documents.first()
     assert receipt.number == "医养备受〔2026〕1号"
-    assert AuditEvent.objects.filter(action=Action.TRANSITION, object_id=str(f.pk)).count() == 6
+    events = AuditEvent.objects.filter(action=Action.TRANSITION, object_id=str(f.pk))
+    assert events.filter(result="ok").count() == 6
+    denied = events.get(result="denied")  # the return without its list of corrections
+    assert denied.detail["code"] == "comment" and denied.username == "civil1"
 
 
 def test_health_decides_an_internal_unit_and_the_home_gains_its_infirmary(regions, bj_town, health, civil):
@@ -128,18 +131,18 @@ def test_health_decides_an_internal_unit_and_the_home_gains_its_infirmary(region
 
 
 def test_the_applicant_never_decides_their_own_filing(regions, civil, civil2):
-    """A civil officer filing for a county-level institution is the applicant: a colleague
-    decides."""
+    """A civil officer filing on behalf of an institution is the applicant: a colleague decides."""
     f = ready_filing(
         civil,
         "eldercare",
         None,
         {
-            "name": "区社会福利中心",
+            "name": "丝绸路长者之家",
             "type": "elder_home",
             "beds_eldercare": 200,
             "credit_code": "52370306MJD600087D",
         },
+        region="370306001000",
     )
     wf.filing_transition(actor=civil, filing=f, action="submit")
     with pytest.raises(wf.TransitionRefused) as exc:
@@ -147,7 +150,47 @@ def test_the_applicant_never_decides_their_own_filing(regions, civil, civil2):
     assert exc.value.status == 403 and exc.value.message == "申请方不能审核自己的申请。"
     wf.filing_transition(actor=civil2, filing=f, action="accept")
     f = wf.filing_transition(actor=civil2, filing=f, action="approve")
-    assert f.result_institution.name == "区社会福利中心" and f.result_institution.region_id == "370306000000"
+    assert f.result_institution.name == "丝绸路长者之家" and f.result_institution.region_id == "370306001000"
+
+
+def test_a_new_institution_is_filed_in_a_township_or_village(regions, civil):
+    ftype = FilingType.objects.get(code="eldercare")
+    for region, message in (
+        (None, "请选择机构所在的乡镇"),  # the officer's own region is the county
+        ("370306", "请选择机构所在的乡镇"),
+        ("370306999000", "没有代码为 370306999000 的地区"),
+        ("37030600100x", "地区代码“37030600100x”无效"),
+    ):
+        with pytest.raises(ValidationError) as exc:
+            wf.filing_create(actor=civil, type=ftype, payload={}, region=region)
+        assert message in exc.value.message_dict["region"][0]
+
+
+def test_what_approval_would_refuse_is_caught_at_submission(regions, bj_town):
+    """The deciding side cannot correct content, so a filing that could never be approved must
+    go no further than the applicant."""
+    hospital = make_hospital(ownership="private")
+    make_home(name="已有的养老中心", credit_code=hospital.credit_code)
+    f = ready_filing(bj_town, "medical_runs_eldercare", hospital, {**RUN_BY_PAYLOAD, "mode": "add_function"})
+    with pytest.raises(ValidationError) as exc:
+        wf.filing_transition(actor=bj_town, filing=f, action="submit")
+    errors = exc.value.message_dict
+    assert "只适用于公立医疗机构" in errors["mode"][0]
+    assert "名录中已有养老机构“已有的养老中心”" in errors["credit_code"][0]
+    g = ready_filing(
+        bj_town,
+        "eldercare",
+        None,
+        {"name": "某养老院", "type": "elder_home", "beds_eldercare": 30},
+        region="370306100000",
+    )
+    with pytest.raises(ValidationError) as exc:
+        wf.filing_transition(actor=bj_town, filing=g, action="submit")
+    assert "须填写统一社会信用代码" in exc.value.message_dict["credit_code"][0]
+    ftype = FilingType.objects.get(code="eldercare")
+    with pytest.raises(ValidationError) as exc:  # 养老机构备案 about a hospital
+        wf.filing_create(actor=bj_town, type=ftype, institution=hospital, payload={})
+    assert "需要养老机构" in exc.value.message_dict["institution"][0]
 
 
 def test_illegal_transitions_are_refused_with_chinese_reasons(regions, bj_town, civil):
@@ -243,10 +286,10 @@ def test_a_failing_effect_rolls_the_decision_back(regions, bj_town, civil):
     """An approval whose registry write is refused (the record already exists) leaves the filing
     accepted, with no ledger step, no document and no number consumed."""
     hospital = make_hospital()
-    make_home(name="北郊镇卫生院医养中心", credit_code=hospital.credit_code)
     f = ready_filing(bj_town, "medical_runs_eldercare", hospital, RUN_BY_PAYLOAD)
     wf.filing_transition(actor=bj_town, filing=f, action="submit")
     wf.filing_transition(actor=civil, filing=f, action="accept")
+    make_home(name="北郊镇卫生院医养中心", credit_code=hospital.credit_code)  # registered meanwhile by hand
     with pytest.raises(Exception):  # noqa: B017 — IntegrityError or ValidationError, whichever the registry raises
         wf.filing_transition(actor=civil, filing=f, action="approve")
     f.refresh_from_db()
@@ -286,6 +329,9 @@ def test_nightly_pass_marks_alerts_and_sends_one_digest_per_officer(
     assert to == ["civil2@example.gov.cn"] * 2  # civil1 has no e-mail address: in-app only
     assert "已超期 1 件，即将到期 1 件" in mail.outbox[-1].subject
     assert Notification.objects.filter(user=civil, title__startswith="备案审批时限提醒").count() == 2
+    sent = len(mail.outbox)
+    again = wf.refresh_deadlines(today=D(2026, 12, 24))  # a retried or repeated pass that day
+    assert again["digests"] == 0 and len(mail.outbox) == sent
     assert not Notification.objects.filter(user=bj_town, title__startswith="备案审批时限提醒").exists()
 
 

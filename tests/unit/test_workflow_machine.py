@@ -93,3 +93,42 @@ def test_definition_from_admin_config():
         },
     )
     assert [t.action for t in custom.transitions] == ["accept"]
+
+
+def test_a_configuration_cannot_let_the_applicant_decide_or_drop_reasons():
+    bad = {
+        "accept_days": "five",
+        "transitions": [
+            {"action": "submit", "sources": ["draft"], "target": "submitted", "by": "applicant"},
+            {"action": "approve", "sources": ["submitted"], "target": "approved", "by": "applicant"},
+            {"action": "reject", "sources": ["accepted"], "target": "rejected", "by": "decider"},
+            {"action": "fly", "sources": ["nowhere"], "target": "moon", "by": "someone"},
+            {"action": "half"},
+        ],
+    }
+    errors = m.config_errors(bad)
+    text = "\n".join(errors)
+    assert "accept_days 应为不小于 0 的整数" in text
+    assert "第 2 个流转：受理、退回、批准、不予批准只能由审核方执行" in text
+    assert "第 3 个流转：退回补正和不予批准必须填写意见" in text
+    assert "第 4 个流转：状态须为" in text and "by 须为 applicant 或 decider" in text
+    assert "第 5 个流转须包含" in text
+    with pytest.raises(ValueError):
+        m.Definition.from_config("civil", bad)
+    assert m.config_errors({"accept_days": 3, "decide_days": 15}) == []
+
+
+def test_the_decider_rule_holds_even_for_a_stored_bad_definition():
+    """Data written around the admin form (a migration, SQL) still cannot let the township
+    approve its own filing: reaching a decision state is the deciding side's, always."""
+    rogue = m.Definition(
+        decider_role="civil",
+        transitions=(m.Transition("approve", (m.SUBMITTED,), m.APPROVED, m.APPLICANT),),
+    )
+    verdict = m.decide(rogue, m.SUBMITTED, "approve", is_applicant=True, roles=frozenset({"township"}))
+    assert not verdict.allowed and verdict.code == "own"
+
+
+def test_who_is_checked_before_when():
+    verdict = m.decide(CIVIL, m.ACCEPTED, "accept", **TOWNSHIP)
+    assert verdict.code == "own"  # 403 for the clerk, not 409

@@ -155,7 +155,9 @@ class FilingCreateSerializer(serializers.Serializer):
 
 class FilingUpdateSerializer(serializers.Serializer):
     title = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    payload = serializers.DictField()
+    payload = serializers.DictField(
+        required=False, help_text="the fields to change; fields not named keep their value (null clears one)"
+    )
 
 
 class AttachmentUploadSerializer(serializers.Serializer):
@@ -173,8 +175,26 @@ class TransitionSerializer(serializers.Serializer):
     )
 
 
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="the reason, in Chinese")
+    code = serializers.CharField(
+        required=False, help_text="state | taken | own | role | applicant_only | comment"
+    )
+    errors = serializers.DictField(required=False, help_text="{field: [messages]} for a 400 on content")
+
+
+ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
+
+
 def _refused(exc: services.TransitionRefused) -> Response:
     return Response({"detail": exc.message, "code": exc.code}, status=exc.status)
+
+
+def _form_errors(form) -> Response:
+    """DRF's own 400 in the same shape as the service's: a Chinese `detail` and `errors`."""
+    errors = {k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in form.errors.items()}
+    detail = "；".join(f"{k}：{'，'.join(v)}" for k, v in errors.items())
+    return Response({"detail": detail, "errors": errors}, status=400)
 
 
 def _invalid(exc: DjangoValidationError) -> Response:
@@ -235,7 +255,13 @@ class FilingViewSet(viewsets.GenericViewSet):
             raise NotFound() from exc
 
     def _detail(self, filing: Filing, code: int = 200) -> Response:
-        filing = self.get_queryset().prefetch_related("steps", "documents", "files").get(pk=filing.pk)
+        # Scoped, without the list's query-string filters (a write's answer is the object).
+        filing = (
+            for_user(Filing.objects.all(), self.request.user)
+            .select_related("type", "region", "institution", "result_institution", "created_by")
+            .prefetch_related("steps", "documents", "files")
+            .get(pk=filing.pk)
+        )
         return Response(FilingDetailSerializer(filing, context={"request": self.request}).data, status=code)
 
     @extend_schema(parameters=FILTERS)
@@ -268,10 +294,11 @@ class FilingViewSet(viewsets.GenericViewSet):
             )
         return found[0]
 
-    @extend_schema(request=FilingCreateSerializer, responses={201: FilingDetailSerializer})
+    @extend_schema(request=FilingCreateSerializer, responses={201: FilingDetailSerializer, **ERRORS})
     def create(self, request):
         form = FilingCreateSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
+        if not form.is_valid():
+            return _form_errors(form)
         data = form.validated_data
         ftype = FilingType.objects.filter(code=data["type"], active=True).first()
         if ftype is None:
@@ -296,17 +323,17 @@ class FilingViewSet(viewsets.GenericViewSet):
             return _invalid(exc)
         return self._detail(filing, status.HTTP_201_CREATED)
 
-    @extend_schema(request=FilingUpdateSerializer, responses={200: FilingDetailSerializer})
+    @extend_schema(request=FilingUpdateSerializer, responses={200: FilingDetailSerializer, **ERRORS})
     def partial_update(self, request, pk=None):
         filing = self.get_object()
         form = FilingUpdateSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
+        if not form.is_valid():
+            return _form_errors(form)
         try:
+            changes = form.validated_data.get("payload", {})
+            merged = {k: v for k, v in {**filing.payload, **changes}.items() if v is not None}
             filing = services.filing_update(
-                actor=request.user,
-                filing=filing,
-                payload=form.validated_data["payload"],
-                title=form.validated_data.get("title"),
+                actor=request.user, filing=filing, payload=merged, title=form.validated_data.get("title")
             )
         except DjangoPermissionDenied as exc:
             raise PermissionDenied(str(exc)) from exc
@@ -316,12 +343,13 @@ class FilingViewSet(viewsets.GenericViewSet):
             return _invalid(exc)
         return self._detail(filing)
 
-    @extend_schema(request=AttachmentUploadSerializer, responses={201: AttachmentSerializer})
+    @extend_schema(request=AttachmentUploadSerializer, responses={201: AttachmentSerializer, **ERRORS})
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
     def attachments(self, request, pk=None):
         filing = self.get_object()
         form = AttachmentUploadSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
+        if not form.is_valid():
+            return _form_errors(form)
         try:
             att = services.attachment_add(
                 actor=request.user,
@@ -337,12 +365,13 @@ class FilingViewSet(viewsets.GenericViewSet):
             return _invalid(exc)
         return Response(AttachmentSerializer(att).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=TransitionSerializer, responses={200: FilingDetailSerializer})
+    @extend_schema(request=TransitionSerializer, responses={200: FilingDetailSerializer, **ERRORS})
     @action(detail=True, methods=["post"])
     def transitions(self, request, pk=None):
         filing = self.get_object()
         form = TransitionSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
+        if not form.is_valid():
+            return _form_errors(form)
         data = form.validated_data
         try:
             filing = services.filing_transition(
@@ -350,7 +379,8 @@ class FilingViewSet(viewsets.GenericViewSet):
                 filing=filing,
                 action=data["action"],
                 comment=data["comment"],
-                expected_status=data["expected_status"],
+                # The state this request read: a concurrent change is 「已被他人处理」, not acted on.
+                expected_status=data["expected_status"] or filing.status,
             )
         except services.TransitionRefused as exc:
             return _refused(exc)
