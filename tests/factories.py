@@ -167,3 +167,36 @@ def ready_filing(actor, type_code: str, institution=None, payload=None, region=N
                 actor=actor, filing=filing, requirement=req["code"], uploaded=upload("application.pdf")
             )
     return filing
+
+
+def at(monkeypatch, day, hour: int = 10):
+    """Freeze the portal's idea of now (services, pages, the live server: one process) at `hour`
+    o'clock Asia/Shanghai on `day`."""
+    import datetime
+
+    import django.utils.timezone as tz
+
+    moment = tz.make_aware(datetime.datetime.combine(day, datetime.time(hour, 0)))
+    monkeypatch.setattr(tz, "now", lambda: moment)
+
+
+def csrf_client(user):
+    """A signed-in test client that enforces CSRF like a browser."""
+    from django.test import Client
+
+    return login(Client(enforce_csrf_checks=True), user)
+
+
+def page_token(resp) -> str:
+    import re
+
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', resp.content.decode())
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def post_form(client, page_url, url, data=None, follow=False):
+    """GET the page (as a browser would), then POST its form with the page's CSRF token."""
+    page = client.get(page_url)
+    assert page.status_code == 200, (page_url, page.status_code)
+    return client.post(url, {**(data or {}), "csrfmiddlewaretoken": page_token(page)}, follow=follow)

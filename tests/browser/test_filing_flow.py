@@ -17,8 +17,15 @@ from eldercare.workflow.models import Filing
 from institutions.models import Institution
 from tests.browser.test_roles import sign_in
 from tests.factories import FILING_FIXTURES as FIX
-from tests.factories import ensure_filing_types, make_home, make_hospital, make_tree, make_user, totp_device
-from tests.integration.test_filings import at
+from tests.factories import (
+    at,
+    ensure_filing_types,
+    make_home,
+    make_hospital,
+    make_tree,
+    make_user,
+    totp_device,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 D = datetime.date

@@ -10,9 +10,8 @@ import pytest
 from django.test import Client
 
 from eldercare.workflow.models import Filing
-from tests.factories import FILING_FIXTURES, RUN_BY_PAYLOAD, make_home, make_hospital
+from tests.factories import FILING_FIXTURES, RUN_BY_PAYLOAD, at, make_home, make_hospital
 from tests.functional.test_api import auth, token_for
-from tests.integration.test_filings import at
 
 pytestmark = pytest.mark.django_db
 D = datetime.date

@@ -17,7 +17,7 @@ from eldercare.workflow import services as wf
 from eldercare.workflow.documents import chinese_date, items_of
 from eldercare.workflow.models import FilingDocument, load_calendar
 from eldercare.workflow.workdays import UNPUBLISHED, add_working_days
-from tests.factories import RUN_BY_PAYLOAD, make_home, make_hospital, ready_filing
+from tests.factories import RUN_BY_PAYLOAD, at, make_home, make_hospital, ready_filing
 
 pytestmark = pytest.mark.django_db
 D = datetime.date
@@ -31,14 +31,6 @@ CORRECTIONS = (
 def bj_town(make_user):
     """Township staff of 北郊镇, where the hospital and the home are."""
     return make_user("bj_town", "township", "370306100000")
-
-
-def at(monkeypatch, day: datetime.date):
-    """Freeze the service's idea of today (as tests/integration/test_filings.py does)."""
-    import django.utils.timezone as tz
-
-    moment = tz.make_aware(datetime.datetime.combine(day, datetime.time(10, 0)))
-    monkeypatch.setattr(tz, "now", lambda: moment)
 
 
 @pytest.fixture
@@ -320,7 +312,6 @@ def test_a_reprint_states_the_deadline_as_issued(regions, login, make_user, monk
     from eldercare.workflow import services as wf
     from eldercare.workflow.models import CalendarDay, CalendarYear
     from tests.factories import make_home, ready_filing
-    from tests.integration.test_filings import at
 
     settings.PORTAL_UPLOAD_ROOT = str(tmp_path)
     town = make_user("bj_doc", "township", "370306100000")

@@ -11,13 +11,22 @@ from urllib.parse import quote
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from eldercare.workflow import machine
 from eldercare.workflow import services as wf
 from eldercare.workflow.models import Attachment, Filing
-from tests.factories import FILING_FIXTURES, RUN_BY_PAYLOAD, make_home, make_hospital, ready_filing
+from tests.factories import (
+    FILING_FIXTURES,
+    RUN_BY_PAYLOAD,
+    at,
+    csrf_client,
+    make_home,
+    make_hospital,
+    page_token,
+    post_form,
+    ready_filing,
+)
 
 pytestmark = pytest.mark.django_db
 D = datetime.date
@@ -55,31 +64,8 @@ def civil2(make_user):
     return make_user("civil2", "civil", "370306000000")
 
 
-def at(monkeypatch, day: datetime.date, hour: int = 10):
-    """Freeze the service's and the pages' idea of now (as tests/integration/test_filings.py)."""
-    import django.utils.timezone as tz
-
-    moment = tz.make_aware(datetime.datetime.combine(day, datetime.time(hour, 0)))
-    monkeypatch.setattr(tz, "now", lambda: moment)
-
-
-def csrf_client(user):
-    from tests.factories import login
-
-    return login(Client(enforce_csrf_checks=True), user)
-
-
-def token(resp) -> str:
-    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', resp.content.decode())
-    assert match, "no CSRF token on the page"
-    return match.group(1)
-
-
 def post(client, page_url, url, data=None, follow=True):
-    """GET the page (as a browser would), then POST its form with the page's CSRF token."""
-    page = client.get(page_url)
-    assert page.status_code == 200, (page_url, page.status_code)
-    return client.post(url, {**(data or {}), "csrfmiddlewaretoken": token(page)}, follow=follow)
+    return post_form(client, page_url, url, data, follow=follow)
 
 
 def act(client, f, action, comment="", expected=None):
@@ -208,11 +194,13 @@ def test_township_files_uploads_submits_and_the_officer_decides(bj_town, civil, 
     assert c.get(f"/filings/{f.pk}/edit/").status_code == 403
     resp = c.post(
         f"/filings/{f.pk}/edit/",
-        {"csrfmiddlewaretoken": token(officer), "beds_eldercare": "99"},
+        {"csrfmiddlewaretoken": page_token(officer), "beds_eldercare": "99"},
     )
     assert resp.status_code == 403
     assert Filing.objects.get(pk=f.pk).payload["beds_eldercare"] == 40
-    resp = c.post(f"/filings/{f.pk}/attachments/{att.pk}/delete/", {"csrfmiddlewaretoken": token(officer)})
+    resp = c.post(
+        f"/filings/{f.pk}/attachments/{att.pk}/delete/", {"csrfmiddlewaretoken": page_token(officer)}
+    )
     assert resp.status_code == 403 and Attachment.objects.filter(pk=att.pk).exists()
 
     at(monkeypatch, D(2026, 9, 30))
@@ -301,13 +289,13 @@ def test_a_stale_page_is_told_someone_else_got_there_first(bj_town, civil, civil
     assert 'name="expected_status" value="submitted"' in text(page2)
     form = {"action": "accept", "comment": "", "expected_status": "submitted"}
     r1 = first.post(
-        f"/filings/{f.pk}/transition/", {**form, "csrfmiddlewaretoken": token(page1)}, follow=True
+        f"/filings/{f.pk}/transition/", {**form, "csrfmiddlewaretoken": page_token(page1)}, follow=True
     )
     assert "已受理。" in messages_of(r1)[0]
     # The second officer's page still said "submitted": they even chose to return it.
     r2 = second.post(
         f"/filings/{f.pk}/transition/",
-        {**form, "action": "return", "comment": "材料不全", "csrfmiddlewaretoken": token(page2)},
+        {**form, "action": "return", "comment": "材料不全", "csrfmiddlewaretoken": page_token(page2)},
         follow=True,
     )
     assert any("已被他人处理" in m and "civil1" in m for m in messages_of(r2))
@@ -339,7 +327,11 @@ def test_bulk_accept_accepts_each_on_its_own(bj_town, civil, civil2, make_user, 
     wf.filing_transition(actor=civil2, filing=f2, action="accept", expected_status="submitted")
     resp = c.post(
         "/filings/bulk-accept/",
-        {"ids": [f1.pk, f2.pk, 999999], "next": "/filings/?status=open", "csrfmiddlewaretoken": token(inbox)},
+        {
+            "ids": [f1.pk, f2.pk, 999999],
+            "next": "/filings/?status=open",
+            "csrfmiddlewaretoken": page_token(inbox),
+        },
     )
     assert resp.status_code == 302 and resp["Location"] == "/filings/?status=open"
     msgs = messages_of(c.get(resp["Location"]))
@@ -351,14 +343,14 @@ def test_bulk_accept_accepts_each_on_its_own(bj_town, civil, civil2, make_user, 
     # An offsite `next` is not followed; the township may not bulk-accept at all.
     resp = c.post(
         "/filings/bulk-accept/",
-        {"ids": [f3.pk], "next": "https://evil.example/", "csrfmiddlewaretoken": token(inbox)},
+        {"ids": [f3.pk], "next": "https://evil.example/", "csrfmiddlewaretoken": page_token(inbox)},
     )
     assert resp["Location"] == "/filings/"
     assert Filing.objects.get(pk=f3.pk).status == machine.SUBMITTED  # civil is not the deciding role
     t = csrf_client(bj_town)
     page = t.get("/filings/")
     assert "批量受理" not in text(page)
-    resp = t.post("/filings/bulk-accept/", {"ids": [f3.pk], "csrfmiddlewaretoken": token(page)})
+    resp = t.post("/filings/bulk-accept/", {"ids": [f3.pk], "csrfmiddlewaretoken": page_token(page)})
     assert resp.status_code == 403
 
 
@@ -416,7 +408,7 @@ def test_the_region_switcher_narrows_the_inbox(inbox_set, civil):
     client = csrf_client(civil)
     page = client.get("/filings/")
     client.post(
-        "/region/switch/", {"region": "370306001000", "next": "/", "csrfmiddlewaretoken": token(page)}
+        "/region/switch/", {"region": "370306001000", "next": "/", "csrfmiddlewaretoken": page_token(page)}
     )
     assert listed(client)[1] == [inbox_set["C"].pk]
 
@@ -443,7 +435,7 @@ def test_another_township_gets_404_everywhere(bj_town, other, monkeypatch):
     assert f.pk not in [x.pk for x in page.context["page"]]
     for url in (f"/filings/{f.pk}/", f"/filings/{f.pk}/edit/", f"/filings/{f.pk}/attachments/{att.pk}/"):
         assert o.get(url).status_code == 404, url
-    tok = token(page)
+    tok = page_token(page)
     for url, data in (
         (f"/filings/{f.pk}/transition/", {"action": "withdraw", "expected_status": "submitted"}),
         (f"/filings/{f.pk}/attachments/", {"requirement": "fire"}),

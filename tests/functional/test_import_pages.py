@@ -2,17 +2,16 @@
 template and the annotated error sheet, constant query counts on the list."""
 
 import io
-import re
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from eldercare.audit.models import Action, AuditEvent
 from eldercare.sheets import engine
 from eldercare.sheets.models import ImportBatch
 from institutions.models import Institution
+from tests.factories import csrf_client, page_token, post_form
 
 pytestmark = pytest.mark.django_db
 S = ImportBatch.Status
@@ -27,23 +26,8 @@ def sheet(*rows) -> bytes:
     return ("\n".join(lines) + "\n").encode("gbk")
 
 
-def csrf_client(user):
-    from tests.factories import login
-
-    return login(Client(enforce_csrf_checks=True), user)
-
-
-def token(resp) -> str:
-    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', resp.content.decode())
-    assert match, "no CSRF token on the page"
-    return match.group(1)
-
-
 def post(client, page_url, url, data=None):
-    """GET the page (as a browser would), then POST its form with the page's CSRF token."""
-    page = client.get(page_url)
-    assert page.status_code == 200, page.status_code
-    return client.post(url, {**(data or {}), "csrfmiddlewaretoken": token(page)})
+    return post_form(client, page_url, url, data)
 
 
 def upload(client, data: bytes, name="机构.csv", as_of="2026-11-30", kind="institutions"):
@@ -52,7 +36,7 @@ def upload(client, data: bytes, name="机构.csv", as_of="2026-11-30", kind="ins
     assert page.status_code == 200
     f = io.BytesIO(data)
     f.name = name
-    return client.post(url, {"file": f, "as_of": as_of, "csrfmiddlewaretoken": token(page)})
+    return client.post(url, {"file": f, "as_of": as_of, "csrfmiddlewaretoken": page_token(page)})
 
 
 def test_township_upload_preview_confirm_then_civil_accepts(township, civil):

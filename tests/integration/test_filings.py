@@ -14,7 +14,7 @@ from eldercare.workflow import machine
 from eldercare.workflow import services as wf
 from eldercare.workflow.models import CalendarYear, Filing, FilingDocument, FilingType
 from institutions.models import Institution, versions_on
-from tests.factories import RUN_BY_PAYLOAD, make_home, make_hospital, ready_filing, upload
+from tests.factories import RUN_BY_PAYLOAD, at, make_home, make_hospital, ready_filing, upload
 
 pytestmark = pytest.mark.django_db
 D = datetime.date
@@ -34,14 +34,6 @@ def bj_town(make_user):
 @pytest.fixture
 def civil2(make_user):
     return make_user("civil2", "civil", "370306000000", email="civil2@example.gov.cn")
-
-
-def at(monkeypatch, day: datetime.date):
-    """Freeze the service's idea of today (the clock reads timezone.localdate/now)."""
-    import django.utils.timezone as tz
-
-    moment = tz.make_aware(datetime.datetime.combine(day, datetime.time(10, 0)))
-    monkeypatch.setattr(tz, "now", lambda: moment)
 
 
 def test_hospital_sets_up_an_eldercare_institution_through_return_and_resubmission(

@@ -197,6 +197,19 @@ def _form_errors(form) -> Response:
     return Response({"detail": detail, "errors": errors}, status=400)
 
 
+def _call(fn, **kwargs):
+    """Run a service call; map its refusals the same way everywhere: (result, None) or
+    (None, error response). PermissionDenied is raised as DRF's 403."""
+    try:
+        return fn(**kwargs), None
+    except DjangoPermissionDenied as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except services.TransitionRefused as exc:
+        return None, _refused(exc)
+    except DjangoValidationError as exc:
+        return None, _invalid(exc)
+
+
 def _invalid(exc: DjangoValidationError) -> Response:
     if hasattr(exc, "error_dict"):
         return Response({"detail": "；".join(exc.messages), "errors": exc.message_dict}, status=400)
@@ -309,18 +322,20 @@ class FilingViewSet(viewsets.GenericViewSet):
             )
         family = ftype.subject_family or effects.SUBJECT_FAMILY.get(ftype.effect, "")
         try:
-            filing = services.filing_create(
-                actor=request.user,
-                type=ftype,
-                institution=self._institution(data.get("institution", ""), family),
-                region=data.get("region") or None,
-                payload=data["payload"],
-                title=data.get("title", ""),
-            )
-        except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc)) from exc
+            institution = self._institution(data.get("institution", ""), family)
         except DjangoValidationError as exc:
             return _invalid(exc)
+        filing, error = _call(
+            services.filing_create,
+            actor=request.user,
+            type=ftype,
+            institution=institution,
+            region=data.get("region") or None,
+            payload=data["payload"],
+            title=data.get("title", ""),
+        )
+        if error:
+            return error
         return self._detail(filing, status.HTTP_201_CREATED)
 
     @extend_schema(request=FilingUpdateSerializer, responses={200: FilingDetailSerializer, **ERRORS})
@@ -329,19 +344,16 @@ class FilingViewSet(viewsets.GenericViewSet):
         form = FilingUpdateSerializer(data=request.data)
         if not form.is_valid():
             return _form_errors(form)
-        try:
-            changes = form.validated_data.get("payload", {})
-            merged = {k: v for k, v in {**filing.payload, **changes}.items() if v is not None}
-            filing = services.filing_update(
-                actor=request.user, filing=filing, payload=merged, title=form.validated_data.get("title")
-            )
-        except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc)) from exc
-        except services.TransitionRefused as exc:
-            return _refused(exc)
-        except DjangoValidationError as exc:
-            return _invalid(exc)
-        return self._detail(filing)
+        changes = form.validated_data.get("payload", {})
+        merged = {k: v for k, v in {**filing.payload, **changes}.items() if v is not None}
+        filing, error = _call(
+            services.filing_update,
+            actor=request.user,
+            filing=filing,
+            payload=merged,
+            title=form.validated_data.get("title"),
+        )
+        return error or self._detail(filing)
 
     @extend_schema(request=AttachmentUploadSerializer, responses={201: AttachmentSerializer, **ERRORS})
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
@@ -350,20 +362,14 @@ class FilingViewSet(viewsets.GenericViewSet):
         form = AttachmentUploadSerializer(data=request.data)
         if not form.is_valid():
             return _form_errors(form)
-        try:
-            att = services.attachment_add(
-                actor=request.user,
-                filing=filing,
-                requirement=form.validated_data["requirement"],
-                uploaded=form.validated_data["file"],
-            )
-        except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc)) from exc
-        except services.TransitionRefused as exc:
-            return _refused(exc)
-        except DjangoValidationError as exc:
-            return _invalid(exc)
-        return Response(AttachmentSerializer(att).data, status=status.HTTP_201_CREATED)
+        att, error = _call(
+            services.attachment_add,
+            actor=request.user,
+            filing=filing,
+            requirement=form.validated_data["requirement"],
+            uploaded=form.validated_data["file"],
+        )
+        return error or Response(AttachmentSerializer(att).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=TransitionSerializer, responses={200: FilingDetailSerializer, **ERRORS})
     @action(detail=True, methods=["post"])
@@ -373,21 +379,17 @@ class FilingViewSet(viewsets.GenericViewSet):
         if not form.is_valid():
             return _form_errors(form)
         data = form.validated_data
-        try:
-            filing = services.filing_transition(
-                actor=request.user,
-                filing=filing,
-                action=data["action"],
-                comment=data["comment"],
-                # The state this request read: a concurrent change is 「已被他人处理」, not acted on.
-                expected_status=data["expected_status"] or filing.status,
-            )
-        except services.TransitionRefused as exc:
-            return _refused(exc)
-        except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc)) from exc
-        except DjangoValidationError as exc:
-            return _invalid(exc)
+        filing, error = _call(
+            services.filing_transition,
+            actor=request.user,
+            filing=filing,
+            action=data["action"],
+            comment=data["comment"],
+            # The state this request read: a concurrent change is 「已被他人处理」, not acted on.
+            expected_status=data["expected_status"] or filing.status,
+        )
+        if error:
+            return error
         return self._detail(filing)
 
     @extend_schema(
