@@ -43,6 +43,15 @@ _BUSINESS_READ = [
 # their own: eldercare/workflow/machine.py).
 _FILING_APPLY = ["workflow.view_filing", "workflow.apply_filing"]
 _FILING_DECIDE = [*_FILING_APPLY, "workflow.decide_filing"]
+# Contracts (DOMAIN.md §4): townships keep their homes' contracts and visits; civil affairs (who
+# supervises 医养签约) and health (the medical side) maintain them county-wide.
+_CONTRACTS = [
+    "contracts.view_contract",
+    "contracts.add_contract",
+    "contracts.change_contract",
+    "contracts.view_visit",
+    "contracts.add_visit",
+]
 
 # County-level data maintainers upload, accept township uploads and revert imports.
 _IMPORT_COUNTY = [
@@ -60,6 +69,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "institutions.export_institution",
         *_IMPORT_COUNTY,
         *_FILING_DECIDE,
+        *_CONTRACTS,
+        "contracts.export_contract",
     ],
     CIVIL: [
         *_BUSINESS_READ,
@@ -68,6 +79,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "institutions.export_institution",
         *_IMPORT_COUNTY,
         *_FILING_DECIDE,
+        *_CONTRACTS,
+        "contracts.export_contract",
     ],
     # colleagues in their own township; uploads staged for the county where CONTRACT.md says so
     TOWNSHIP: [
@@ -76,8 +89,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "sheets.import_sheet",
         "sheets.view_importbatch",
         *_FILING_APPLY,
+        *_CONTRACTS,
     ],
-    FINANCE: [*_BUSINESS_READ, "core.switch_region"],
+    FINANCE: [*_BUSINESS_READ, "core.switch_region", "contracts.view_contract"],
     ADMIN: [
         *_BUSINESS_READ,
         "core.switch_region",
@@ -90,6 +104,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
             for model in ("calendarday", "calendaryear", "filingtype")
             for verb in ("view", "add", "change", "delete")
         ],
+        *[f"contracts.{verb}_serviceitem" for verb in ("view", "add", "change")],
         "sheets.import_sheet",
         "sheets.view_importbatch",
         "accounts.view_user",

@@ -230,6 +230,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Due-soon and overdue filings, one digest per officer, before the working day (ADR 0010).
     "filing-deadlines": {"task": "workflow.refresh_deadlines", "schedule": crontab(hour=6, minute=30)},
+    # Contracts ending within 30 days: both parties' townships and civil affairs are told once.
+    "contract-renewals": {"task": "contracts.notify_expiring", "schedule": crontab(hour=6, minute=40)},
 }
 
 # --- E-mail ---------------------------------------------------------------------------

@@ -226,11 +226,7 @@ def test_bad_requests_are_chinese_400s(api):
 
 def test_types_describe_forms_and_materials(api):
     types = {t["code"]: t for t in api("bj_town").get(f"{URL}types/").json()}
-    assert set(types) == {
-        "internal_medical",
-        "medical_runs_eldercare",
-        "eldercare",
-    }  # 签约备案 arrives with contracts
+    assert set(types) == {"internal_medical", "medical_runs_eldercare", "eldercare", "contract"}
     run_by = types["medical_runs_eldercare"]
     assert (
         run_by["decider_role"],
@@ -314,3 +310,19 @@ def test_bad_region_is_a_400_not_a_500(api):
         assert resp.status_code == 400 and resp.json()["errors"]["region"], region
     resp = api("civil1").post(f"{URL}1/transitions/", {"action": "fly"})
     assert resp.status_code == 404
+
+
+def test_the_region_filter_narrows_the_list(api):
+    town = api("bj_town")
+    town.post(
+        URL,
+        {
+            "type": "medical_runs_eldercare",
+            "institution": make_hospital().credit_code,
+            "payload": RUN_BY_PAYLOAD,
+        },
+    )
+    civil = api("civil1")
+    assert civil.get(f"{URL}?region=370306100000").json()["count"] == 1
+    assert civil.get(f"{URL}?region=370306001000").json()["count"] == 0
+    assert civil.get(f"{URL}?region=abc").status_code == 400

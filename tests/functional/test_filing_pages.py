@@ -516,7 +516,7 @@ def test_stats_per_type_and_township_on_a_hand_checked_set(decided_set, civil, b
         None,
         None,
     )
-    assert "contract" not in by_type  # inactive and unused
+    assert (by_type["contract"]["submitted"], by_type["contract"]["rate"]) == (0, None)  # opened, unused
     towns = {r["code"]: r for r in resp.context["by_township"]}
     assert list(towns) == ["370306001000", "370306100000"]
     bj, sc = towns["370306100000"], towns["370306001000"]

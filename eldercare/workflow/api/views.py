@@ -247,7 +247,7 @@ class FilingViewSet(viewsets.GenericViewSet):
             from eldercare.regions import codes
 
             try:
-                qs = qs.filter(region_id__startswith=codes.prefix_of(codes.normalise(p["region"])))
+                qs = qs.filter(region__code__startswith=codes.prefix_of(codes.normalise(p["region"])))
             except codes.RegionCodeError as exc:
                 raise ValidationError({"region": "地区代码应为 12 位数字。"}) from exc
         due = p.get("due")
