@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Q, Subquery
+from django.utils import timezone
 
 from eldercare.accounts.scope import for_user
 from institutions.enums import Family, Status
@@ -37,7 +38,7 @@ def contracts_for(*, actor, region=None, params=None):
         "medical", "eldercare", "eldercare__region"
     )
     p = params or {}
-    today = datetime.date.today() if p.get("today") is None else p["today"]
+    today = timezone.localdate() if p.get("today") is None else p["today"]
     status = p.get("status")
     horizon = today + datetime.timedelta(days=rules.EXPIRING_DAYS)
     not_terminated = Q(terminated_on__isnull=True) | Q(terminated_on__gt=today)

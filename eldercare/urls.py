@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from contracts.api.views import ContractViewSet
 from eldercare.accounts.api.views import TokenObtainView, UserViewSet
 from eldercare.regions.api.views import RegionViewSet
 from eldercare.sheets.api.views import ImportBatchViewSet
@@ -16,6 +17,7 @@ router.register("users", UserViewSet, basename="user")
 router.register("institutions", InstitutionViewSet, basename="institution")
 router.register("imports", ImportBatchViewSet, basename="import")
 router.register("filings", FilingViewSet, basename="filing")
+router.register("contracts", ContractViewSet, basename="contract")
 
 admin.site.site_header = "医养结合服务平台 · 系统管理"
 admin.site.site_title = "医养结合服务平台"

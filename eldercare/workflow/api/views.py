@@ -10,7 +10,6 @@ Chinese `detail`. `types/` describes every active filing type's form and materia
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from django.http import Http404
@@ -18,11 +17,12 @@ from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from eldercare.accounts.scope import for_user, get_for_user
+from eldercare.core.api.errors import ERRORS, call, form_errors, invalid
 from institutions.models import Institution
 
 from .. import effects, machine, services
@@ -175,47 +175,6 @@ class TransitionSerializer(serializers.Serializer):
     )
 
 
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField(help_text="the reason, in Chinese")
-    code = serializers.CharField(
-        required=False, help_text="state | taken | own | role | applicant_only | comment"
-    )
-    errors = serializers.DictField(required=False, help_text="{field: [messages]} for a 400 on content")
-
-
-ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
-
-
-def _refused(exc: services.TransitionRefused) -> Response:
-    return Response({"detail": exc.message, "code": exc.code}, status=exc.status)
-
-
-def _form_errors(form) -> Response:
-    """DRF's own 400 in the same shape as the service's: a Chinese `detail` and `errors`."""
-    errors = {k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in form.errors.items()}
-    detail = "；".join(f"{k}：{'，'.join(v)}" for k, v in errors.items())
-    return Response({"detail": detail, "errors": errors}, status=400)
-
-
-def _call(fn, **kwargs):
-    """Run a service call; map its refusals the same way everywhere: (result, None) or
-    (None, error response). PermissionDenied is raised as DRF's 403."""
-    try:
-        return fn(**kwargs), None
-    except DjangoPermissionDenied as exc:
-        raise PermissionDenied(str(exc)) from exc
-    except services.TransitionRefused as exc:
-        return None, _refused(exc)
-    except DjangoValidationError as exc:
-        return None, _invalid(exc)
-
-
-def _invalid(exc: DjangoValidationError) -> Response:
-    if hasattr(exc, "error_dict"):
-        return Response({"detail": "；".join(exc.messages), "errors": exc.message_dict}, status=400)
-    return Response({"detail": "；".join(exc.messages)}, status=400)
-
-
 FILTERS = [
     OpenApiParameter("type", str, required=False, description="filing type code"),
     OpenApiParameter("status", str, required=False, enum=list(machine.STATE_LABELS)),
@@ -311,11 +270,11 @@ class FilingViewSet(viewsets.GenericViewSet):
     def create(self, request):
         form = FilingCreateSerializer(data=request.data)
         if not form.is_valid():
-            return _form_errors(form)
+            return form_errors(form)
         data = form.validated_data
         ftype = FilingType.objects.filter(code=data["type"], active=True).first()
         if ftype is None:
-            return _invalid(
+            return invalid(
                 DjangoValidationError(
                     {"type": f"没有名为“{data['type']}”的备案事项（见 /api/v1/filings/types/）。"}
                 )
@@ -324,8 +283,8 @@ class FilingViewSet(viewsets.GenericViewSet):
         try:
             institution = self._institution(data.get("institution", ""), family)
         except DjangoValidationError as exc:
-            return _invalid(exc)
-        filing, error = _call(
+            return invalid(exc)
+        filing, error = call(
             services.filing_create,
             actor=request.user,
             type=ftype,
@@ -343,10 +302,10 @@ class FilingViewSet(viewsets.GenericViewSet):
         filing = self.get_object()
         form = FilingUpdateSerializer(data=request.data)
         if not form.is_valid():
-            return _form_errors(form)
+            return form_errors(form)
         changes = form.validated_data.get("payload", {})
         merged = {k: v for k, v in {**filing.payload, **changes}.items() if v is not None}
-        filing, error = _call(
+        filing, error = call(
             services.filing_update,
             actor=request.user,
             filing=filing,
@@ -361,8 +320,8 @@ class FilingViewSet(viewsets.GenericViewSet):
         filing = self.get_object()
         form = AttachmentUploadSerializer(data=request.data)
         if not form.is_valid():
-            return _form_errors(form)
-        att, error = _call(
+            return form_errors(form)
+        att, error = call(
             services.attachment_add,
             actor=request.user,
             filing=filing,
@@ -377,9 +336,9 @@ class FilingViewSet(viewsets.GenericViewSet):
         filing = self.get_object()
         form = TransitionSerializer(data=request.data)
         if not form.is_valid():
-            return _form_errors(form)
+            return form_errors(form)
         data = form.validated_data
-        filing, error = _call(
+        filing, error = call(
             services.filing_transition,
             actor=request.user,
             filing=filing,
