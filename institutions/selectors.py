@@ -48,9 +48,38 @@ def institutions_for(*, actor, region=None, params=None):
     return qs.order_by(SORTS.get(p.get("sort"), "region_id"), "name", "pk")
 
 
-def facts_for_rules(inst: Institution) -> Facts:
+def contracted_ids(ids=None) -> set[int] | None:
+    """Elder-care institutions party to a contract active today with its medical party
+    operating (DOMAIN.md §4): the fact the `small_home_no_contract` rule needs. One query for
+    all of `ids` (or every institution). None when the contracts app is not installed."""
+    from django.apps import apps
+    from django.utils import timezone
+
+    if not apps.is_installed("contracts"):
+        return None
+    from contracts.selectors import active_contracts_on
+
+    qs = active_contracts_on(timezone.localdate())
+    if ids is not None:
+        qs = qs.filter(eldercare_id__in=list(ids))
+    return set(qs.values_list("eldercare_id", flat=True))
+
+
+def _contract_fact(family: str, pk, contracted: set[int] | None):
+    if family != "eldercare" or pk is None:
+        return None
+    if contracted is None:
+        contracted = contracted_ids([pk])
+    return None if contracted is None else pk in contracted
+
+
+def facts_for_rules(inst: Institution, contracted: set[int] | None = None) -> Facts:
+    """`contracted`: the ids with an active contract, computed once for a page or a batch."""
     return rule_facts(
-        inst.family, {f: getattr(inst, f) for f in (*_RULE_FIELDS, *_RULE_FLAGS)}, run_by_id=inst.run_by_id
+        inst.family,
+        {f: getattr(inst, f) for f in (*_RULE_FIELDS, *_RULE_FLAGS)},
+        run_by_id=inst.run_by_id,
+        has_active_contract=_contract_fact(inst.family, inst.pk, contracted),
     )
 
 
@@ -58,7 +87,7 @@ _RULE_FIELDS = ("type", "status", "beds_eldercare", "internal_unit", "doctors", 
 _RULE_FLAGS = ("geriatric_dept", "green_channel")
 
 
-def rule_facts(family: str, facts: dict, *, run_by_id=None) -> Facts:
+def rule_facts(family: str, facts: dict, *, run_by_id=None, has_active_contract: bool | None = None) -> Facts:
     """The rules' view of a facts dict (a version, or a planned import row)."""
     return Facts(
         family=family,
@@ -69,7 +98,7 @@ def rule_facts(family: str, facts: dict, *, run_by_id=None) -> Facts:
         doctors=facts["doctors"],
         nurses=facts["nurses"],
         run_by_medical=run_by_id is not None,
-        has_active_contract=None,  # contracts arrive with their issue
+        has_active_contract=has_active_contract,
         grade=facts["grade"],
         geriatric_dept=facts.get("geriatric_dept"),
         green_channel=facts.get("green_channel"),
@@ -77,10 +106,15 @@ def rule_facts(family: str, facts: dict, *, run_by_id=None) -> Facts:
 
 
 def warning_codes_for(
-    family: str, facts: dict, *, run_by_id=None, thresholds: Thresholds | None = None
+    family: str,
+    facts: dict,
+    *,
+    run_by_id=None,
+    thresholds: Thresholds | None = None,
+    has_active_contract: bool | None = None,
 ) -> str:
     """The ",code1,code2," of the warnings stored on the institution (list filter, home count)."""
-    rule_input = rule_facts(family, facts, run_by_id=run_by_id)
+    rule_input = rule_facts(family, facts, run_by_id=run_by_id, has_active_contract=has_active_contract)
     codes = [w.code for w in warnings_for(rule_input, thresholds) if w.severity == "warning"]
     return f",{','.join(codes)}," if codes else ""
 
@@ -106,7 +140,7 @@ def thresholds_for(region_code: str | None, table: dict[str, Thresholds] | None 
     return Thresholds()
 
 
-def warnings_of(inst: Institution, thresholds: Thresholds | None = None, *, table=None):
+def warnings_of(inst: Institution, thresholds: Thresholds | None = None, *, table=None, contracted=None):
     if thresholds is None:
         thresholds = thresholds_for(inst.region_id, table)
-    return warnings_for(facts_for_rules(inst), thresholds)
+    return warnings_for(facts_for_rules(inst, contracted), thresholds)

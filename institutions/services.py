@@ -98,14 +98,15 @@ def _apply(target, facts: dict) -> None:
         setattr(target, _attname(name), value)
 
 
-def _warning_codes(inst: Institution, table=None) -> str:
-    from .selectors import thresholds_for, warning_codes_for
+def _warning_codes(inst: Institution, table=None, contracted=None) -> str:
+    from .selectors import _contract_fact, thresholds_for, warning_codes_for
 
     return warning_codes_for(
         inst.family,
         _facts_of(inst),
         run_by_id=inst.run_by_id,
         thresholds=thresholds_for(inst.region_id, table),
+        has_active_contract=_contract_fact(inst.family, inst.pk, contracted),
     )
 
 
@@ -263,13 +264,14 @@ def refresh_warning_codes(queryset=None) -> int:
     number of institutions whose warnings changed; written with bulk_update and logged."""
     from eldercare.audit.services import record_bulk
 
-    from .selectors import threshold_table
+    from .selectors import contracted_ids, threshold_table
 
     table = threshold_table()
+    contracted = contracted_ids()
     now = timezone.now()
     changed = []
     for inst in (queryset if queryset is not None else Institution.objects.all()).select_related("run_by"):
-        codes = _warning_codes(inst, table)
+        codes = _warning_codes(inst, table, contracted)
         if codes != inst.warning_codes:
             # updated_at moves too: a pending import validated before this must be re-validated
             # rather than write back warnings judged under the old thresholds.

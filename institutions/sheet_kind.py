@@ -35,7 +35,7 @@ from eldercare.sheets.readers import SheetError, iter_rows
 
 from . import enums, history, importers
 from .models import FACT_FIELDS, Institution, InstitutionVersion
-from .selectors import threshold_table, thresholds_for, warning_codes_for
+from .selectors import contracted_ids, threshold_table, thresholds_for, warning_codes_for
 from .services import FAMILY_PERMISSION
 
 _FK = {"region": "region_id", "run_by": "run_by_id"}
@@ -197,6 +197,7 @@ class InstitutionsKind:
         county_prefix = None if prefix is None else prefix[:6]
         today = timezone.localdate()
         self._thresholds = threshold_table()
+        self._contracted = contracted_ids()  # once per batch: the small-home contract rule
 
         # 1. row-level checks that need no database: permission, duplicates
         seen: dict[tuple, int] = {}
@@ -378,6 +379,8 @@ class InstitutionsKind:
                 current.facts,
                 run_by_id=current.facts.get("run_by"),
                 thresholds=thresholds_for(current.facts["region"], self._thresholds),
+                # a new home has no contract yet
+                has_active_contract=None if self._contracted is None or row.family != "eldercare" else False,
             ),
         }
 
@@ -411,6 +414,11 @@ class InstitutionsKind:
                 current,
                 run_by_id=current.get("run_by"),
                 thresholds=thresholds_for(current["region"], self._thresholds),
+                has_active_contract=(
+                    None
+                    if self._contracted is None or rec["family"] != "eldercare"
+                    else rec["id"] in self._contracted
+                ),
             ),
         }
 

@@ -14,7 +14,7 @@ from .exports import export_institutions
 from .forms import InstitutionForm, StatusForm
 from .models import Institution
 from .rules import SHORT
-from .selectors import institutions_for, threshold_table, warnings_of
+from .selectors import contracted_ids, institutions_for, threshold_table, warnings_of
 
 _FILTER_KEYS = ("q", "family", "type", "ownership", "status", "region", "sort", "warnings")
 
@@ -32,8 +32,9 @@ def institution_list(request):
         return resp
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     table = threshold_table()
+    contracted = contracted_ids([inst.pk for inst in page])
     for inst in page:
-        inst.warning_list = warnings_of(inst, table=table)
+        inst.warning_list = warnings_of(inst, table=table, contracted=contracted)
     return render(
         request,
         "institutions/institution_list.html",

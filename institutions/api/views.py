@@ -5,7 +5,7 @@ from rest_framework.decorators import action
 
 from ..exports import export_institutions
 from ..models import Institution
-from ..selectors import institutions_for, threshold_table, warnings_of
+from ..selectors import contracted_ids, institutions_for, threshold_table, warnings_of
 
 FLAG_FIELDS = [
     "green_channel",
@@ -55,9 +55,10 @@ class InstitutionSerializer(serializers.ModelSerializer):
     def get_warnings(self, obj) -> list[dict]:
         if "thresholds" not in self.context:
             self.context["thresholds"] = threshold_table()  # once per response, not per row
+            self.context["contracted"] = contracted_ids()
         return [
             {"code": w.code, "message": w.message, "source": w.source}
-            for w in warnings_of(obj, table=self.context["thresholds"])
+            for w in warnings_of(obj, table=self.context["thresholds"], contracted=self.context["contracted"])
         ]
 
 

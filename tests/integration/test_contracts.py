@@ -247,3 +247,17 @@ def test_an_approved_filing_marks_the_contract_filed(county, make_user, civil, m
     assert AuditEvent.objects.filter(
         object_type="contracts.contract", object_id=str(c.pk), changes__filed_on__isnull=False
     ).exists()
+
+
+def test_a_small_home_without_a_contract_is_warned_until_it_signs(regions):
+    """003 §二(二)5: <100 beds and no internal unit → must have an active contract. The stored
+    warning follows the contract's life."""
+    from institutions.models import Institution
+
+    hc = make_hospital()
+    small = home("小型养老院", beds_eldercare=40)
+    assert ",small_home_no_contract," in Institution.objects.get(pk=small.pk).warning_codes
+    c = sign(hc, small, "S-1", start=D(2020, 1, 1), end=D(2030, 12, 31))
+    assert "small_home_no_contract" not in Institution.objects.get(pk=small.pk).warning_codes
+    services.contract_terminate(actor=SYSTEM, contract=c, on=D(2021, 1, 1))
+    assert ",small_home_no_contract," in Institution.objects.get(pk=small.pk).warning_codes
