@@ -142,6 +142,9 @@ def test_load_demo_is_idempotent_and_refused_outside_debug(db, settings, monkeyp
     from eldercare.regions.models import Region
 
     assert Region.objects.filter(level=4).count() == 9 and Region.objects.filter(level=5).count() > 150
+    from contracts.models import Contract
+
+    assert Contract.objects.count() == 6  # contracts in every derived status, once
     # filings in every open state, made through the service, once
     assert sorted(Filing.objects.values_list("status", flat=True)) == [
         "accepted",

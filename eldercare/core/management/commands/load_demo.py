@@ -49,9 +49,11 @@ class Command(BaseCommand):
             created = self._regions()
             self._users()
             new_institutions = self._institutions()
+            from eldercare.core.demo import contracts as demo_contracts
             from eldercare.core.demo import filings as demo_filings
 
             filings = demo_filings.load()
+            contracts = demo_contracts.load()
         from institutions.models import Institution
 
         self.stdout.write(self.style.SUCCESS(f"Demo regions: {Region.objects.count()} ({created} new)."))
@@ -60,6 +62,8 @@ class Command(BaseCommand):
         )
         if filings:
             self.stdout.write(self.style.SUCCESS(f"Demo filings: {filings}."))
+        if contracts:
+            self.stdout.write(self.style.SUCCESS(f"Demo contracts: {contracts}."))
         if not quiet_logins:
             self._print_logins()
 
