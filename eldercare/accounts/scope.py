@@ -68,7 +68,11 @@ def scope_queryset(qs, actor, *, field: str | None = None, region=None):
         return qs
     if field == "region":
         field = "region__code"
-    return qs.filter(**{f"{field}__startswith": prefix})
+    qs = qs.filter(**{f"{field}__startswith": prefix})
+    # A model may narrow further what a user sees inside their region (a filing's draft is its
+    # applicant side's only): `scope_visible(qs, actor)`, applied here so every reader gets it.
+    visible = getattr(qs.model, "scope_visible", None)
+    return visible(qs, actor) if visible is not None else qs
 
 
 def for_user(model_or_qs, actor, *, region=None):

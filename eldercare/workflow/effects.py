@@ -150,6 +150,12 @@ def precheck(filing) -> dict:
     from institutions.models import Institution
 
     effect, p, errors = filing.type.effect, filing.payload, {}
+    if effect == "internal_unit" and filing.institution is not None:
+        have = filing.institution.internal_unit
+        if have and have == p.get("internal_unit"):
+            label = dict(_UNITS).get(have, have)
+            errors["internal_unit"] = f"“{filing.institution.name}”已登记内设{label}，无需重复备案。"
+        return errors
     if effect not in ("run_by_medical", "eldercare_filed") or not p.get("name") or not p.get("type"):
         return errors
     hospital = filing.institution if effect == "run_by_medical" else None

@@ -49,6 +49,7 @@ class FilingForm(forms.Form):
         self.family = family_of(ftype)
         self.payload_names = [f.name for f in effects.fields_for(ftype.effect)]
         if filing is None:
+            required = ftype.effect in effects.SUBJECT_REQUIRED
             if self.family:
                 qs = (
                     for_user(Institution, actor, region=region)
@@ -59,16 +60,19 @@ class FilingForm(forms.Form):
                 self.fields["institution"] = InstitutionChoiceField(
                     qs,
                     label="备案所涉及的机构",
-                    empty_label="——请选择机构——",
-                    help_text="医疗卫生机构" if self.family == "medical" else "养老服务机构",
+                    empty_label="——请选择机构——" if required else "——新机构（尚未登记）——",
+                    required=required,
+                    help_text=("医疗卫生机构" if self.family == "medical" else "养老服务机构")
+                    + ("" if required else "；已登记的机构请选择，新设立的留空并选择所在地区"),
                 )
-                self.fields["institution"].submit_required = True
-            else:
+                self.fields["institution"].submit_required = required
+            if not required:
                 self.fields["region"] = forms.ChoiceField(
                     label="所在地区",
                     choices=self._region_choices(actor, region),
                     initial=getattr(region, "code", None) or actor.region_id,
-                    help_text="机构所在的乡镇（街道）或村（社区）。",
+                    required=not self.family,
+                    help_text="新机构所在的乡镇（街道）或村（社区）。",
                 )
             self.order_fields(["institution", "region", "title"])
         for f in effects.fields_for(ftype.effect):

@@ -37,6 +37,7 @@ STATE_LABELS = {
 STATE_CHOICES = list(STATE_LABELS.items())
 FINAL = frozenset({APPROVED, REJECTED, WITHDRAWN})
 APPLICANT = "applicant"  # the township (or institution) side; the other party is `decider_role`
+DEPARTMENTS = {"health": "卫健局", "civil": "民政局"}
 
 
 @dataclass(frozen=True)
@@ -180,13 +181,15 @@ def decide(
         if is_applicant:
             return Verdict(False, reason="申请方不能审核自己的申请。", code="own")
         if definition.decider_role not in roles:
-            return Verdict(False, reason=f"“{label}”须由主管部门经办人员执行。", code="role")
+            dept = DEPARTMENTS.get(definition.decider_role, "主管部门")
+            return Verdict(False, reason=f"“{label}”须由{dept}经办人员执行。", code="role")
     if state not in t.sources:
         return Verdict(
             False, reason=f"当前状态为“{STATE_LABELS.get(state, state)}”，不能执行“{label}”。", code="state"
         )
     if (t.comment_required or t.target in REASONED_TARGETS) and not comment.strip():
-        return Verdict(False, reason=f"“{label}”须填写意见（说明理由或需补正的内容）。", code="comment")
+        what = {RETURNED: "需补正的全部内容", REJECTED: "不予批准的理由"}.get(t.target, "意见")
+        return Verdict(False, reason=f"“{label}”须填写{what}。", code="comment")
     return Verdict(True, target=t.target)
 
 

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from . import machine
@@ -223,6 +224,19 @@ class Filing(models.Model):
     def __str__(self):
         return self.number or self.title
 
+    @staticmethod
+    def scope_visible(qs, actor):
+        """Drafts belong to the applicant side: their creator, and township staff of the
+        township (whose scope is the township anyway). Officers see filings once submitted."""
+        if "township" in getattr(actor, "roles", ()):
+            return qs
+        return qs.exclude(Q(status=machine.DRAFT) & ~Q(created_by_id=getattr(actor, "pk", None)))
+
+    @property
+    def reference(self) -> str:
+        """The filing number, or 草稿 #id before the first submission (numbers are given then)."""
+        return self.number or f"草稿 #{self.pk}"
+
     @property
     def status_label(self) -> str:
         return machine.STATE_LABELS.get(self.status, self.status)
@@ -249,6 +263,11 @@ class FilingStep(models.Model):
 
     def __str__(self):
         return f"{self.filing_id} {self.action}"
+
+    @property
+    def person(self) -> str:
+        """The officer's name as printed (not the login name)."""
+        return (getattr(self.actor, "full_name", "") or self.actor_name) if self.actor_id else self.actor_name
 
     @property
     def to_label(self) -> str:

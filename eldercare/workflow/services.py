@@ -186,9 +186,7 @@ def filing_create(
     if not region_in_scope(actor, region_code):
         raise PermissionDenied("所选机构或地区不在您的管辖范围内。")
     clean = effects.clean_payload(type.effect, payload or {}, complete=False)
-    today = timezone.localdate()
     filing = Filing.objects.create(
-        number=f"{type.prefix}{today.year}-{_serial('filing:' + type.prefix, today.year):05d}",
         type=type,
         region_id=region_code,
         institution=institution,
@@ -442,7 +440,7 @@ def _transition(*, actor, pk, action, comment, expected_status, expected_step) -
     if (expected_status and f.status != expected_status) or (
         expected_step is not None and (last.pk if last else 0) != expected_step
     ):
-        raise TransitionRefused(_taken_message(f, last), "taken")
+        raise TransitionRefused(_taken_message(f, last, actor), "taken")
     definition = f.type.definition()
     applicant = is_applicant(actor, f)
     verdict = machine.decide(
@@ -478,6 +476,8 @@ def _transition(*, actor, pk, action, comment, expected_status, expected_step) -
     )
     f.status = verdict.target
     if verdict.target == machine.SUBMITTED:
+        if not f.number:  # numbered when first submitted: drafts leave no gaps in the sequence
+            f.number = f"{f.type.prefix}{today.year}-{_serial('filing:' + f.type.prefix, today.year):05d}"
         f.submitted_on = today
         f.accepted_on = None
     elif verdict.target == machine.ACCEPTED:
@@ -515,8 +515,12 @@ def _transition(*, actor, pk, action, comment, expected_status, expected_step) -
     return f
 
 
-def _taken_message(f: Filing, last: FilingStep | None) -> str:
-    who = f"（{last.actor_name}于{timezone.localtime(last.at):%Y-%m-%d %H:%M}）" if last else ""
+def _taken_message(f: Filing, last: FilingStep | None, actor=None) -> str:
+    when = f"{timezone.localtime(last.at):%Y-%m-%d %H:%M}" if last else ""
+    if last is not None and actor is not None and last.actor_id == getattr(actor, "pk", None):
+        # the same user from a second tab or a double click
+        return f"该申请已于{when}由您本人处理，当前状态为“{f.status_label}”。请刷新页面后查看。"
+    who = f"（{last.actor_name}于{when}）" if last else ""
     return f"该申请{TAKEN}{who}，当前状态为“{f.status_label}”。请刷新页面后查看。"
 
 

@@ -143,11 +143,11 @@ def bulk_accept(request):
                 actor=request.user, filing=f.pk, action="accept", expected_status=machine.SUBMITTED
             )
         except services.TransitionRefused as exc:
-            failures.append(f"{f.number}：{exc.message}")
+            failures.append(f"{f.reference}：{exc.message}")
         except ValidationError as exc:
-            failures.append(f"{f.number}：" + "；".join(exc.messages))
+            failures.append(f"{f.reference}：" + "；".join(exc.messages))
         except PermissionDenied as exc:
-            failures.append(f"{f.number}：{exc or '您没有执行此操作的权限。'}")
+            failures.append(f"{f.reference}：{exc or '您没有执行此操作的权限。'}")
         else:
             accepted.append(f.number)
     if accepted:

@@ -104,6 +104,7 @@ def test_a_filing_walks_from_township_to_registry(
     _act(town, "submit")
     deadline = town.inner_text("[data-testid=deadline]")
     assert "受理时限" in deadline and "2026-10-10" in deadline, deadline
+    filing.refresh_from_db()  # numbered on submission
     town.screenshot(path=str(artifacts / "filing-submitted.png"), full_page=True)
 
     # 2026-09-30: the civil officer finds it in the inbox and accepts it.

@@ -98,14 +98,14 @@ def test_receipt_shows_the_deadline_as_of_acceptance(approved, civil, client, lo
     assert "医疗卫生机构设立养老机构／公立医疗机构增设养老服务职能备案" in text
     assert "提交日期2026年9月28日" in text
     assert "受理日期2026年9月30日" in text
-    assert "最迟于2026年10月20日前作出决定" in text
+    assert "最迟于2026年10月20日（含当日）作出决定" in text
     assert PROVISIONAL not in text
     assert "经办人：civil1" in text and "（印章）" in text
     assert "data-print" in html and "打印" in text  # the button, hidden in print by the stylesheet
     assert "filing-document.css" in html and "<style" not in html  # CSP: no inline styles
 
     text2 = text_of(page(client, receipt2))
-    assert "提交日期2026年10月13日" in text2 and "最迟于2026年10月28日前作出决定" in text2
+    assert "提交日期2026年10月13日" in text2 and "最迟于2026年10月28日（含当日）作出决定" in text2
     assert "医养备受〔2026〕2号" in text2
 
 
@@ -175,7 +175,7 @@ def test_a_deadline_in_2027_is_marked_provisional(regions, bj_town, health, clie
     assert expected.due.year == 2027 and expected.provisional  # 2027's holidays are not published
     login(client, health)
     text = text_of(page(client, docs_of(f)[0]))
-    assert f"最迟于{chinese_date(expected.due)}前作出决定" in text
+    assert f"最迟于{chinese_date(expected.due)}（含当日）作出决定" in text
     assert PROVISIONAL in text and UNPUBLISHED in text
 
 

@@ -9,6 +9,7 @@ import re
 from urllib.parse import quote
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -212,7 +213,7 @@ def test_township_files_uploads_submits_and_the_officer_decides(bj_town, civil, 
 
     at(monkeypatch, D(2026, 10, 12))
     resp = act(c, f, "return", "   ")  # the 一次性补正告知 is required
-    assert any("须填写意见" in m for m in messages_of(resp))
+    assert any("须填写" in m for m in messages_of(resp))
     assert Filing.objects.get(pk=f.pk).status == machine.ACCEPTED
     resp = act(c, f, "return", "1. 缺少消防安全证明材料\n2. 床位数与平面图不符")
     assert any(m.startswith("已退回补正") for m in messages_of(resp))
@@ -382,25 +383,28 @@ def test_inbox_filters_sort_and_colours(inbox_set, civil):
     a, b, c, d = (inbox_set[k].pk for k in "ABCD")
     client = csrf_client(civil)
     resp, pks = listed(client)
-    assert pks == [a, b, c, d]  # open ones by due date, then the rest, newest first
+    assert pks == [a, b, c]  # open ones by due date, then the rest, newest first
+    # D is 北郊镇's draft: its applicant side sees it, the officers only once it is submitted
+    assert d in listed(csrf_client(inbox_set["D"].created_by))[1]
+    assert client.get(f"/filings/{d}/").status_code == 404
     body = text(resp)
     assert re.search(rf'<tr class="table-danger" data-filing="{a}" data-alert="overdue"', body)
     assert re.search(rf'<tr class="table-warning" data-filing="{b}" data-alert="due_soon"', body)
     assert re.search(rf'<tr class="" data-filing="{c}" data-alert=""', body)
     assert "已超期" in body and "即将到期" in body
     assert listed(client, "?type=internal_medical")[1] == [b]
-    assert listed(client, "?status=draft")[1] == [d]
+    assert listed(client, "?status=draft")[1] == []
     assert listed(client, "?status=open")[1] == [a, b, c]
     assert listed(client, "?township=370306001000")[1] == [c]
-    assert listed(client, "?township=370306100000")[1] == [a, b, d]
-    assert listed(client, "?township=370307001000")[1] == [a, b, c, d]  # not in scope: ignored
+    assert listed(client, "?township=370306100000")[1] == [a, b]
+    assert listed(client, "?township=370307001000")[1] == [a, b, c]  # not in scope: ignored
     assert listed(client, "?due=overdue")[1] == [a]
     assert listed(client, "?due=due_soon")[1] == [b]
     assert listed(client, "?due=alert")[1] == [a, b]
-    assert listed(client, "?q=" + quote(inbox_set["D"].number))[1] == [d]  # 养备2026-00002
-    assert listed(client, "?q=" + quote("李家村"))[1] == [d]
+    assert listed(client, "?q=" + quote(inbox_set["A"].number))[1] == [a]
+    assert listed(client, "?q=" + quote("李家村"))[1] == []  # the draft's title: not the officer's
     assert listed(client, "?todo=1")[1] == [a, c]  # civil decides A and C; B is health's
-    assert listed(client, "?type=nonsense&status=flying&due=never")[1] == [a, b, c, d]
+    assert listed(client, "?type=nonsense&status=flying&due=never")[1] == [a, b, c]
     assert [r.code for r in resp.context["townships"]] == ["370306001000", "370306100000"]
 
 
@@ -647,3 +651,40 @@ def test_inbox_queries_do_not_grow_with_rows(bj_town, civil, monkeypatch):
         )
     submitted(bj_town, "internal_medical", home, {"internal_unit": "infirmary"}, monkeypatch, D(2026, 9, 28))
     assert queries(client, "/filings/") == few
+
+
+def test_a_new_eldercare_institution_is_filed_with_its_village(bj_town, make_user):
+    """养老机构备案 for a home not yet in the registry: no institution, the village chosen."""
+    t = csrf_client(bj_town)
+    url = "/filings/new/?type=eldercare"
+    resp = post(
+        t,
+        url,
+        url,
+        {
+            "region": "370306100201",
+            "name": "李家村幸福院",
+            "type": "rural_happiness_home",
+            "beds_eldercare": "12",
+        },
+        follow=False,
+    )
+    assert resp.status_code == 302, resp.context["form"].errors if resp.context else resp
+    f = Filing.objects.get(title__startswith="李家村幸福院")
+    assert (f.institution_id, f.region_id, f.number) == (None, "370306100201", None)
+
+
+def test_the_same_internal_unit_is_not_filed_twice(bj_town):
+    home = make_home(internal_unit="infirmary")
+    f = ready_filing(bj_town, "internal_medical", home, {"internal_unit": "infirmary"})
+    with pytest.raises(ValidationError) as exc:
+        wf.filing_transition(actor=bj_town, filing=f, action="submit")
+    assert "已登记内设医务室，无需重复备案" in exc.value.message_dict["internal_unit"][0]
+
+
+def test_the_403_page_says_why(bj_town, civil, monkeypatch):
+    f = submitted(
+        bj_town, "medical_runs_eldercare", make_hospital(), RUN_BY_PAYLOAD, monkeypatch, D(2026, 9, 28)
+    )
+    resp = csrf_client(civil).get(f"/filings/{f.pk}/edit/")
+    assert resp.status_code == 403 and "审核人员不能修改" in text(resp)

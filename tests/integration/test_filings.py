@@ -41,12 +41,13 @@ def test_hospital_sets_up_an_eldercare_institution_through_return_and_resubmissi
 ):
     hospital = make_hospital()
     f = ready_filing(bj_town, "medical_runs_eldercare", hospital, RUN_BY_PAYLOAD)
-    assert f.status == machine.DRAFT and f.number.startswith("医养备")
+    assert f.status == machine.DRAFT and f.number is None and f.reference == f"草稿 #{f.pk}"
     assert f.region_id == hospital.region_id
 
     at(monkeypatch, D(2026, 9, 28))
     f = wf.filing_transition(actor=bj_town, filing=f, action="submit")
     assert (f.status, f.submitted_on, f.clock_phase) == (machine.SUBMITTED, D(2026, 9, 28), "acceptance")
+    assert f.number == "医养备2026-00001"  # numbered on first submission
     assert f.due_on == D(2026, 10, 10)  # 5 working days across National Day (10-10 is a 调休 Saturday)
     assert Notification.objects.filter(user=civil, title__contains="待受理").exists()
 
@@ -57,7 +58,7 @@ def test_hospital_sets_up_an_eldercare_institution_through_return_and_resubmissi
     at(monkeypatch, D(2026, 10, 12))
     with pytest.raises(wf.TransitionRefused) as exc:
         wf.filing_transition(actor=civil, filing=f, action="return")
-    assert exc.value.status == 400 and "意见" in exc.value.message
+    assert exc.value.status == 400 and exc.value.message == "“退回补正”须填写需补正的全部内容。"
     f = wf.filing_transition(actor=civil, filing=f, action="return", comment="缺少消防安全证明材料")
     assert f.status == machine.RETURNED and f.due_on is None and f.clock_phase == ""
     assert Notification.objects.filter(user=bj_town, body__contains="缺少消防").exists()
@@ -115,7 +116,7 @@ def test_health_decides_an_internal_unit_and_the_home_gains_its_infirmary(region
     wf.filing_transition(actor=bj_town, filing=f, action="submit")
     with pytest.raises(wf.TransitionRefused) as exc:  # a civil officer is not the deciding role here
         wf.filing_transition(actor=civil, filing=f, action="accept")
-    assert exc.value.status == 403 and "主管部门" in exc.value.message
+    assert exc.value.status == 403 and "须由卫健局经办人员执行" in exc.value.message
     wf.filing_transition(actor=health, filing=f, action="accept")
     f = wf.filing_transition(actor=health, filing=f, action="approve")
     home.refresh_from_db()

@@ -38,10 +38,16 @@ def test_the_lifecycle(state, action, who, comment, target):
         (m.SUBMITTED, "approve", OFFICER, "", "当前状态"),  # not accepted yet
         (m.APPROVED, "withdraw", TOWNSHIP, "", "当前状态"),  # decided: too late
         (m.SUBMITTED, "accept", TOWNSHIP, "", "申请方不能审核"),
-        (m.SUBMITTED, "accept", dict(is_applicant=False, roles=frozenset({"health"})), "", "主管部门"),
+        (
+            m.SUBMITTED,
+            "accept",
+            dict(is_applicant=False, roles=frozenset({"health"})),
+            "",
+            "须由民政局经办人员执行",
+        ),
         (m.DRAFT, "submit", OFFICER, "", "只有申请方"),
-        (m.ACCEPTED, "reject", OFFICER, "  ", "须填写意见"),
-        (m.SUBMITTED, "return", OFFICER, "", "须填写意见"),
+        (m.ACCEPTED, "reject", OFFICER, "  ", "须填写"),
+        (m.SUBMITTED, "return", OFFICER, "", "须填写"),
         (m.SUBMITTED, "publish", OFFICER, "", "未知的操作"),
     ],
 )
@@ -110,7 +116,7 @@ def test_a_configuration_cannot_let_the_applicant_decide_or_drop_reasons():
     text = "\n".join(errors)
     assert "accept_days 应为不小于 0 的整数" in text
     assert "第 2 个流转：受理、退回、批准、不予批准只能由审核方执行" in text
-    assert "第 3 个流转：退回补正和不予批准必须填写意见" in text
+    assert "第 3 个流转：退回补正和不予批准必须填写" in text
     assert "第 4 个流转：状态须为" in text and "by 须为 applicant 或 decider" in text
     assert "第 5 个流转须包含" in text
     with pytest.raises(ValueError):

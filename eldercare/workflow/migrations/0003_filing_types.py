@@ -1,4 +1,6 @@
 """The four filing types of DOMAIN.md §5 with the seeds' values as defaults (admin-editable).
+The `basis` users read cites the documents by 文号 (周政办字〔2017〕109号 is
+000_a6a1084fb0cf220e.txt, 东政办〔2022〕42号 is 002_143d69c61604bf96.txt).
 医养签约协议备案 ships inactive: the contracts app wires it up (its approval marks the contract
 已备案)."""
 
@@ -18,7 +20,7 @@ TYPES = [
             {"code": "staff", "label": "医护人员执业资格证明", "required": True},
             {"code": "floorplan", "label": "医疗用房平面布局图", "required": False},
         ],
-        "basis": "周政办字〔2017〕109号（000_a6a1084fb0cf220e.txt）三(二)：区卫计局在受理设置申请后 10 个工作日内给予批复；"
+        "basis": "周政办字〔2017〕109号三(二)：区卫计局在受理设置申请后 10 个工作日内给予批复；"
         "国卫办老龄发〔2019〕17号：养老机构内设诊所、卫生所（室）、医务室、护理站实行备案管理。",
         "active": True,
     },
@@ -36,7 +38,7 @@ TYPES = [
             {"code": "premises", "label": "服务场所产权或租赁证明", "required": True},
             {"code": "fire", "label": "消防安全证明材料", "required": False},
         ],
-        "basis": "东政办〔2022〕42号（002_143d69c61604bf96.txt）二(四)：县行政服务中心“一个窗口”办理；"
+        "basis": "东政办〔2022〕42号二(四)：县行政服务中心“一个窗口”办理；"
         "公立医疗机构增设养老服务职能，应当依法向县民政部门备案。",
         "active": True,
     },
@@ -50,11 +52,11 @@ TYPES = [
         "config": {"accept_days": 5, "decide_days": 10},
         "attachments": [
             {"code": "application", "label": "养老机构备案书", "required": True},
-            {"code": "registration", "label": "法人登记证书", "required": True},
+            {"code": "registration", "label": "法人登记证书（农村幸福院等未登记法人的可不提交）", "required": False},
             {"code": "commitment", "label": "养老机构备案承诺书", "required": True},
             {"code": "fire", "label": "消防安全证明材料", "required": False},
         ],
-        "basis": "周政办字〔2017〕109号（000_a6a1084fb0cf220e.txt）：自受理设立申请后 10 个工作日内办结；"
+        "basis": "周政办字〔2017〕109号：自受理设立申请后 10 个工作日内办结；"
         "2018 年修订的《老年人权益保障法》取消养老机构设立许可，改为备案。",
         "active": True,
     },
@@ -67,7 +69,7 @@ TYPES = [
         "effect": "subject",
         "config": {"accept_days": 5, "decide_days": 10},
         "attachments": [{"code": "agreement", "label": "医养签约服务协议", "required": True}],
-        "basis": "东政办〔2022〕42号（002_143d69c61604bf96.txt）一(四)：医养签约。",
+        "basis": "东政办〔2022〕42号一(四)：医养签约。",
         "active": False,
     },
 ]
