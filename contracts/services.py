@@ -44,8 +44,9 @@ def _check(actor, perm: str, eldercare) -> None:
         raise PermissionDenied("该养老机构不在您的管辖范围内。")
 
 
-def clean_facts(facts: dict) -> dict:
-    """Typed and checked facts, or ValidationError({field: Chinese message})."""
+def clean_facts(facts: dict, *, known_services: set[str] | None = None) -> dict:
+    """Typed and checked facts, or ValidationError({field: Chinese message}). `known_services`:
+    the active checklist codes, read once by a caller checking many rows (an import)."""
     errors = {}
     out = dict(facts)
     medical, home = out.get("medical"), out.get("eldercare")
@@ -64,7 +65,11 @@ def clean_facts(facts: dict) -> dict:
         errors["agreement_no"] = "请填写协议编号。"
     if out.get("mode", Mode.AGREEMENT) not in Mode.values:
         errors["mode"] = "合作方式应为：" + "、".join(Mode.labels) + "。"
-    known = set(ServiceItem.objects.filter(active=True).values_list("code", flat=True))
+    known = (
+        known_services
+        if known_services is not None
+        else set(ServiceItem.objects.filter(active=True).values_list("code", flat=True))
+    )
     services = list(dict.fromkeys(out.get("services") or []))
     unknown = [s for s in services if s not in known]
     if unknown:
@@ -138,8 +143,8 @@ def contract_update(*, actor, contract: Contract, changes: dict) -> Contract:
     for k in FACTS:
         setattr(c, k, facts[k])
     if c.filed_on is not None:
+        diff["filed_on"] = [_plain(c.filed_on), None]
         c.filed_on = None  # what was filed is not what is recorded now
-        diff["filed_on"] = [_plain(before.get("filed_on") or contract.filed_on), None]
     if "end" in diff:
         c.expiry_notice_for = None
     try:

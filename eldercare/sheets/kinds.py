@@ -8,7 +8,10 @@ A kind is an object with:
 - `validate(*, actor, data, as_of, progress) -> Validation` (no writes);
 - `apply(*, actor, batch, ops, now, data_path) -> undo dict` (inside the engine's transaction;
   raises engine.StaleBatch when the stored plan no longer fits the registry);
-- `revert(*, actor, batch, undo)` (raises ValidationError when it cannot).
+- `revert(*, actor, batch, undo)` (raises ValidationError when it cannot);
+- optionally `preview_heading` (the preview's name column) and `describer(user, ops)` returning
+  an object with `changes(op) -> [{"field", "old"?, "new"}]` and `link(op) -> url | None`, for
+  the preview of one page of planned rows (the institutions kind has the page's own describer).
 Kinds are listed here by dotted path and imported on first use, so a domain app plugs in a kind
 without the platform importing it at start-up."""
 
@@ -20,6 +23,8 @@ from importlib import import_module
 KINDS = {
     "regions": "eldercare.regions.sheet_kind:RegionsKind",
     "institutions": "institutions.sheet_kind:InstitutionsKind",
+    "contracts": "contracts.sheet_kind:ContractsKind",
+    "visits": "contracts.sheet_kind:VisitsKind",
 }
 ALL_KINDS = ("regions", "institutions", "contracts", "occupancy", "township_reports", "residents", "visits")
 

@@ -4,7 +4,7 @@ sheet (the user's own rows with a 错误说明 column in front).
 Template headers are exactly the canonical ones, so the header finder matches them; required
 columns are marked with a bold red font and a cell note instead of a trailing `*`. Code columns
 are formatted as text (Excel would turn an 18-digit credit code into 4.4E+17), and enumeration
-columns of the institutions kind get drop-downs whose lists live on a hidden sheet "选项"
+columns of the institutions and contracts kinds get drop-downs whose lists live on a hidden sheet "选项"
 (inline list validations are limited to 255 characters). Every value written goes through
 `neutralise` (SECURITY.md)."""
 
@@ -90,6 +90,33 @@ def kind_rules(name: str) -> list[str]:
             _("A region is identified by its 12-digit 区划代码; 上级区划代码 places it in the tree."),
             _("Region imports cannot be reverted; import the corrected rows instead."),
         ]
+    if name == "contracts":
+        return [
+            _(
+                "A contract is identified by its medical party's 信用代码 together with its 协议编号; "
+                "institutions without a credit code are given by their 系统编号 (JG…)."
+            ),
+            _(
+                "Township staff import the contracts of the elder-care institutions in their "
+                "township; the medical party may be any medical institution of the county, found by "
+                "its exact code. Contracts take effect at once, without county acceptance."
+            ),
+            _(
+                "Several services are separated by 、 , ; or spaces; a 巡诊频次 implies 上门巡诊. A "
+                "终止日期 on an existing contract terminates it."
+            ),
+        ]
+    if name == "visits":
+        return [
+            _(
+                "A visit is identified by its contract (the medical party's 信用代码 and the 协议编号) "
+                "and its date; a day already recorded is left unchanged."
+            ),
+            _(
+                "The visit date must lie within the contract's term and not be in the future. "
+                "Visits take effect at once, without county acceptance."
+            ),
+        ]
     return []
 
 
@@ -112,7 +139,11 @@ def _grade_labels() -> list[str]:
 
 
 def choice_lists(kind_name: str) -> dict[str, list[str]]:
-    """Column key -> the labels its drop-down offers (only the institutions kind has any)."""
+    """Column key -> the labels its drop-down offers (institutions and contracts have some)."""
+    if kind_name == "contracts":
+        from contracts.models import Frequency, Mode
+
+        return {"mode": list(Mode.labels), "visit_frequency": list(Frequency.labels)}
     if kind_name != "institutions":
         return {}
     from institutions import enums
@@ -131,6 +162,19 @@ def choice_lists(kind_name: str) -> dict[str, list[str]]:
     for key, _label in enums.FLAGS:
         lists[key] = ["是", "否", "未填报"]
     return lists
+
+
+def value_hints(kind_name: str) -> dict[str, str]:
+    """Column key -> what the column takes, for columns without a drop-down (a multi-valued
+    checklist cannot be one)."""
+    if kind_name != "contracts":
+        return {}
+    from contracts.models import ServiceItem
+
+    names = list(ServiceItem.objects.filter(active=True).values_list("name", flat=True))
+    return {
+        "services": _("Any of: %(values)s (several separated by 、)") % {"values": "、".join(names)},
+    }
 
 
 def _example_values(spec) -> dict[str, object]:
@@ -164,6 +208,7 @@ def template_workbook(spec) -> bytes:
     ws = wb.active
     ws.title = str(spec.label)[:31]
     lists = choice_lists(spec.name)
+    hints = value_hints(spec.name)
     example = _example_values(spec)
     header_fill = PatternFill("solid", fgColor=HEADER_FILL)
 
@@ -268,6 +313,8 @@ def template_workbook(spec) -> bytes:
             details.append(_("Also accepted as: %(names)s") % {"names": "、".join(column.synonyms)})
         if column.key in lists:
             details.append(_("Values: %(values)s") % {"values": "、".join(lists[column.key])})
+        elif column.key in hints:
+            details.append(hints[column.key])
         cell = notes.cell(row=row, column=3, value=neutralise("；".join(details)))
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     out = io.BytesIO()

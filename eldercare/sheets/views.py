@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -186,8 +187,14 @@ def upload(request, kind):
         else:
             return redirect("sheets:detail", pk=batch.pk)
     lists = templatefiles.choice_lists(spec.name)
+    hints = templatefiles.value_hints(spec.name)
     columns = [
-        {"column": col, "text": templatefiles.is_text_column(col), "choices": lists.get(col.key, [])}
+        {
+            "column": col,
+            "text": templatefiles.is_text_column(col),
+            "choices": lists.get(col.key, []),
+            "hint": hints.get(col.key, ""),
+        }
         for col in spec.columns
     ]
     return render(
@@ -352,11 +359,22 @@ def _preview(request, batch: ImportBatch, ops: list[dict], errors: list[dict]):
     rows.sort(key=lambda op: op.get("row") or 0)
     page = Paginator(rows, PREVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
     items = list(page.object_list)
-    describer = _Describer(request.user, items) if batch.kind == "institutions" else None
+    planned = [op for op in items if op.get("op") != kinds.ERROR]
+    if batch.kind == "institutions":
+        describer = _Describer(request.user, planned)
+    else:
+        make = getattr(kinds.get(batch.kind), "describer", None)
+        describer = make(request.user, planned) if make else None
     labels = _op_labels()
     out = []
     for op in items:
         kind = op.get("op")
+        if kind == kinds.ERROR:
+            link = None
+        elif batch.kind == "institutions":
+            link = reverse("institutions:detail", args=[op["id"]]) if op.get("id") else None
+        else:
+            link = describer.link(op) if describer and hasattr(describer, "link") else None
         out.append(
             {
                 "row": op.get("row"),
@@ -365,8 +383,9 @@ def _preview(request, batch: ImportBatch, ops: list[dict], errors: list[dict]):
                 "badge": OP_BADGES.get(kind, "text-bg-secondary"),
                 "name": op.get("name", ""),
                 "id": op.get("id"),
+                "link": link,
                 "credit_code": op.get("credit_code", ""),
-                "changes": describer.changes(op) if describer else [],
+                "changes": describer.changes(op) if describer and kind != kinds.ERROR else [],
                 "errors": op.get("errors") or errors_by_row.get(op.get("row"), []),
             }
         )
@@ -432,6 +451,7 @@ def batch_detail(request, pk):
             "warnings_total": len(warnings),
             "cap": ISSUE_CAP,
             "preview": preview,
+            "preview_heading": getattr(kinds.get(batch.kind), "preview_heading", None),
             "can": can,
             "annotated": bool(batch.stored_name) and (batch.error_count > 0 or bool(errors)),
             "timings": timings,

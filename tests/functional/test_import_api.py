@@ -135,7 +135,7 @@ def test_bad_file_is_a_stored_invalid_batch(api, name, where):
     "fields,field,fragment",
     [
         ({"kind": "nonsense"}, "kind", ""),
-        ({"kind": "contracts"}, "kind", "尚未提供"),
+        ({"kind": "occupancy"}, "kind", "尚未提供"),
         ({"kind": "institutions", "file": None}, "file", ""),
         ({"kind": "institutions", "as_of": "30/11/2026"}, "as_of", ""),
     ],

@@ -228,7 +228,11 @@ def test_template_and_upload_refused_for_kinds_the_user_may_not_import(make_user
     assert c.get("/imports/new/regions/").status_code == 403
     assert c.get("/imports/new/nonsense/").status_code == 404
     assert c.get("/imports/template/nonsense.xlsx").status_code == 404
-    assert [card["spec"].name for card in c.get("/imports/").context["cards"]] == ["institutions"]
+    assert [card["spec"].name for card in c.get("/imports/").context["cards"]] == [
+        "institutions",
+        "contracts",
+        "visits",
+    ]
     finance = csrf_client(make_user("fin", "finance"))
     assert finance.get("/imports/").status_code == 403
 
