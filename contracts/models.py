@@ -116,6 +116,11 @@ class Contract(models.Model):
     def __str__(self):
         return f"{self.agreement_no}（{self.medical} — {self.eldercare}）"
 
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("contracts:detail", args=[self.pk])
+
     @property
     def term(self) -> rules.Term:
         return rules.Term(self.start, self.end, self.terminated_on)

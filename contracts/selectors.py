@@ -158,7 +158,9 @@ def _km(lat1, lon1, lat2, lon2) -> float:
 
 def nearest_medical(home: Institution, *, limit: int = 3, candidates=None) -> list[Suggestion]:
     """Medical institutions to suggest to an uncovered home: by distance when both have
-    coordinates, else those of the same township. Operating ones, in the home's county."""
+    coordinates, else those of the same township. Operating ones, in the home's county, not
+    专业公共卫生机构 — when `candidates` is given (loaded once for a page), the caller has
+    applied those filters."""
     pool = candidates
     if pool is None:
         pool = list(

@@ -224,7 +224,7 @@ def contract_file(*, actor, contract: Contract):
     ).exclude(status__in=["approved", "rejected", "withdrawn"])
     existing = open_one.first()
     if existing is not None:
-        raise ValidationError(f"该协议已有办理中的备案申请（{existing.number}）。")
+        raise ValidationError(f"该协议已有办理中的备案申请（{existing.reference}）。")
     ftype = FilingType.objects.get(code="contract")
     return wf.filing_create(
         actor=actor,

@@ -49,6 +49,7 @@ RESTORED = (*services.FACTS, "terminated_on", "termination_reason", "filed_on", 
 _FK = {"medical": "medical_id", "eldercare": "eldercare_id"}
 DATE_FIELDS = {"start", "end", "terminated_on", "filed_on", "expiry_notice_for"}
 
+
 def clean(facts: dict, known: set[str]) -> dict:
     """The service's checks with the checklist read once per file (validation stays at a fixed
     number of queries)."""

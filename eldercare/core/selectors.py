@@ -56,6 +56,8 @@ def home_cards(actor, region) -> list[dict]:
         )
     if actor.has_perm("workflow.view_filing"):
         cards.extend(_filing_cards(actor, region))
+    if actor.has_perm("contracts.view_contract"):
+        cards.extend(_contract_cards(actor, region))
     if actor.has_perm("accounts.view_user"):
         users = get_user_model().objects.for_user(actor).filter(region__code__startswith=region.prefix)
         cards.append(
@@ -129,3 +131,34 @@ def _filing_cards(actor, region) -> list[dict]:
             }
         )
     return cards
+
+
+def _contract_cards(actor, region) -> list[dict]:
+    """医养签约: contracts ending within 30 days, and the operating elder-care institutions that
+    provide medical care in no form today (coverage_on: one query). Chinese-only, like the
+    contract pages."""
+    from django.urls import reverse
+
+    from contracts import rules
+    from contracts.selectors import contracts_for, coverage_on
+
+    today = timezone.localdate()
+    try:
+        rows = coverage_on(today, actor=actor, region=region)
+    except PermissionError:  # no scope: nothing to count
+        return []
+    expiring = contracts_for(actor=actor, region=region, params={"status": rules.EXPIRING, "today": today})
+    return [
+        {
+            "label": "即将到期的医养签约",
+            "value": expiring.count(),
+            "icon": "calendar-x",
+            "link": reverse("contracts:list") + "?status=" + rules.EXPIRING,
+        },
+        {
+            "label": "未提供医养结合服务的养老机构",
+            "value": sum(1 for r in rows if not r.covered),
+            "icon": "heart-pulse",
+            "link": reverse("contracts:coverage"),
+        },
+    ]

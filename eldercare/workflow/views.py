@@ -289,6 +289,14 @@ def _actions(user, f: Filing) -> list[dict]:
     ]
 
 
+def _subject_url(f: Filing) -> str:
+    """The page of the object the filing is about (a contract), when it has one."""
+    if not f.subject_id:
+        return ""
+    subject = f.subject
+    return subject.get_absolute_url() if hasattr(subject, "get_absolute_url") else ""
+
+
 @require_GET
 @portal_permission_required("workflow.view_filing")
 def filing_detail(request, pk):
@@ -325,6 +333,7 @@ def filing_detail(request, pk):
             "steps": steps,
             "requirements": requirements,
             "payload": effects.display(f.type.effect, f.payload),
+            "subject_url": _subject_url(f),
             "missing": list(missing.values()),
             "last_step": steps[-1].pk if steps else 0,
             "editable": editable,
