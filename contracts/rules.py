@@ -9,7 +9,9 @@
 - Performance: a contract is non-performing in a quarter when it logs fewer visits than its
   frequency promises — 每周 13, 每月 3, 每季度 1 a quarter (DOMAIN.md §4); 每半年 promises 1 a
   half-year, judged in the quarter that ends the half-year. A contract active for only part of
-  the quarter owes the promise pro rata (rounded down)."""
+  the period owes the promise pro rata, rounded half up (a quarterly contract from 2 January
+  still owes its visit; one active for a week of a quarter owes none); only visits on its active
+  days count."""
 
 from __future__ import annotations
 
@@ -64,21 +66,33 @@ def status_on(term: Term, day: datetime.date) -> str:
 
 
 def term_errors(start, end, terminated_on=None) -> dict:
-    """{field: Chinese message} for an impossible term."""
+    """{field: Chinese message} for an impossible term. A termination lies within the term (a
+    contract that has already ended is not terminated afterwards)."""
     errors = {}
     if start and end and end <= start:
         errors["end"] = "结束日期应晚于开始日期。"
     if terminated_on and start and terminated_on < start:
         errors["terminated_on"] = "终止日期不能早于开始日期。"
+    elif terminated_on and end and terminated_on > end:
+        errors["terminated_on"] = f"终止日期不能晚于协议结束日期（{end:%Y-%m-%d}）；协议届时已到期。"
     return errors
+
+
+def last_active_day(term: Term) -> datetime.date:
+    if term.terminated_on is None:
+        return term.end
+    return min(term.end, term.terminated_on - datetime.timedelta(days=1))
+
+
+def counts_visit(term: Term, day: datetime.date) -> bool:
+    """A visit counts towards performance on the contract's active days only."""
+    return term.start <= day <= last_active_day(term)
 
 
 def overlaps(a: Term, b: Term) -> bool:
     """Two terms share at least one day (each counted up to its end or termination)."""
 
-    def last(t: Term) -> datetime.date:
-        return min(t.end, t.terminated_on - datetime.timedelta(days=1)) if t.terminated_on else t.end
-
+    last = last_active_day
     return a.start <= last(b) and b.start <= last(a)
 
 
@@ -92,12 +106,7 @@ def quarter_bounds(year: int, quarter: int) -> tuple[datetime.date, datetime.dat
 
 
 def _active_days(term: Term, first: datetime.date, last: datetime.date) -> int:
-    end = (
-        term.end
-        if term.terminated_on is None
-        else min(term.end, term.terminated_on - datetime.timedelta(days=1))
-    )
-    lo, hi = max(first, term.start), min(last, end)
+    lo, hi = max(first, term.start), min(last, last_active_day(term))
     return max((hi - lo).days + 1, 0)
 
 
@@ -118,7 +127,8 @@ def expected_visits(term: Term, frequency: str, year: int, quarter: int) -> int 
     days = _active_days(term, first, last)
     if days == 0:
         return None
-    return promise * days // ((last - first).days + 1)
+    period = (last - first).days + 1
+    return (2 * promise * days + period) // (2 * period)  # promise × days / period, half up
 
 
 def judged_period(frequency: str, year: int, quarter: int) -> tuple[datetime.date, datetime.date]:

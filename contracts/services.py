@@ -44,7 +44,7 @@ def _check(actor, perm: str, eldercare) -> None:
         raise PermissionDenied("该养老机构不在您的管辖范围内。")
 
 
-def clean_facts(facts: dict, *, known_services: set[str] | None = None) -> dict:
+def clean_facts(facts: dict, *, known_services: set[str] | None = None, kept_services=()) -> dict:
     """Typed and checked facts, or ValidationError({field: Chinese message}). `known_services`:
     the active checklist codes, read once by a caller checking many rows (an import)."""
     errors = {}
@@ -71,7 +71,8 @@ def clean_facts(facts: dict, *, known_services: set[str] | None = None) -> dict:
         else set(ServiceItem.objects.filter(active=True).values_list("code", flat=True))
     )
     services = list(dict.fromkeys(out.get("services") or []))
-    unknown = [s for s in services if s not in known]
+    # A checklist item retired since the contract was signed stays on it; new ones must be active.
+    unknown = [s for s in services if s not in known and s not in set(kept_services)]
     if unknown:
         errors["services"] = f"未知的服务内容：{'、'.join(unknown)}。"
     freq = out.get("visit_frequency") or ""
@@ -101,7 +102,8 @@ def overlapping(contract: Contract):
 
 
 @transaction.atomic
-def contract_create(*, actor, facts: dict) -> Contract:
+def contract_create(*, actor, facts: dict, refresh: bool = True) -> Contract:
+    """`refresh=False`: the caller (an import) refreshes the homes' stored warnings once."""
     facts = clean_facts(facts)
     _check(actor, "contracts.add_contract", facts["eldercare"])
     contract = Contract(
@@ -120,14 +122,19 @@ def contract_create(*, actor, facts: dict) -> Contract:
         actor,
         Action.CREATE,
         contract,
-        changes={k: [None, _plain(getattr(contract, k))] for k in FACTS},
+        changes={
+            k: [None, _plain(getattr(contract, k))]
+            for k in (*FACTS, "terminated_on", "termination_reason")
+            if getattr(contract, k) not in (None, "")
+        },
     )
-    _refresh_home_warnings(contract.eldercare_id)
+    if refresh:
+        _refresh_home_warnings(contract.eldercare_id)
     return contract
 
 
 @transaction.atomic
-def contract_update(*, actor, contract: Contract, changes: dict) -> Contract:
+def contract_update(*, actor, contract: Contract, changes: dict, refresh: bool = True) -> Contract:
     c = (
         Contract.objects.select_for_update(of=("self",))
         .select_related("medical", "eldercare")
@@ -135,11 +142,19 @@ def contract_update(*, actor, contract: Contract, changes: dict) -> Contract:
     )
     _check(actor, "contracts.change_contract", c.eldercare)
     before = {k: getattr(c, k) for k in FACTS}
-    facts = clean_facts({**before, "terminated_on": c.terminated_on, **changes})
+    facts = clean_facts(
+        {**before, "terminated_on": c.terminated_on, **changes}, kept_services=before["services"]
+    )
     _check(actor, "contracts.change_contract", facts["eldercare"])
     diff = {k: [_plain(before[k]), _plain(facts[k])] for k in FACTS if before[k] != facts[k]}
     if not diff:
         return c
+    under_review = _open_filing(c, states=("submitted", "accepted"))
+    if under_review is not None:
+        # What the officer is deciding must stay what is recorded.
+        raise ValidationError(
+            f"该协议的备案申请（{under_review.reference}）正在审核中，暂不能修改；如需修改，请先撤回该申请。"
+        )
     for k in FACTS:
         setattr(c, k, facts[k])
     if c.filed_on is not None:
@@ -153,12 +168,15 @@ def contract_update(*, actor, contract: Contract, changes: dict) -> Contract:
     except IntegrityError as exc:
         raise ValidationError({"agreement_no": "该医疗机构已有相同协议编号的协议。"}) from exc
     record(actor, Action.UPDATE, c, changes=diff)
-    _refresh_home_warnings(c.eldercare_id, before["eldercare"].pk)
+    if refresh:
+        _refresh_home_warnings(c.eldercare_id, before["eldercare"].pk)
     return c
 
 
 @transaction.atomic
-def contract_terminate(*, actor, contract: Contract, on: datetime.date, reason: str = "") -> Contract:
+def contract_terminate(
+    *, actor, contract: Contract, on: datetime.date, reason: str = "", refresh: bool = True
+) -> Contract:
     c = Contract.objects.select_for_update(of=("self",)).select_related("eldercare").get(pk=contract.pk)
     _check(actor, "contracts.change_contract", c.eldercare)
     errors = rules.term_errors(c.start, c.end, on)
@@ -176,7 +194,8 @@ def contract_terminate(*, actor, contract: Contract, on: datetime.date, reason: 
         changes={"terminated_on": [_plain(before), on.isoformat()]},
         detail={"reason": c.termination_reason},
     )
-    _refresh_home_warnings(c.eldercare_id)
+    if refresh:
+        _refresh_home_warnings(c.eldercare_id)
     return c
 
 
@@ -213,25 +232,46 @@ def visit_record(
 
 
 # -- filing (医养签约协议备案) -------------------------------------------------------------------
+def _open_filing(contract: Contract, states=None):
+    from eldercare.workflow.models import Filing
+
+    qs = Filing.objects.filter(
+        subject_type__app_label="contracts", subject_type__model="contract", subject_id=contract.pk
+    )
+    qs = (
+        qs.filter(status__in=states)
+        if states
+        else qs.exclude(status__in=["approved", "rejected", "withdrawn"])
+    )
+    return qs.order_by("-pk").first()
+
+
+@transaction.atomic
 def contract_file(*, actor, contract: Contract):
     """A draft 医养签约协议备案 with the contract as its subject; the applicant attaches the
-    signed agreement on the filing and submits it."""
+    signed agreement on the filing and submits it. Only a contract in force or not yet started
+    is filed; one open filing per contract (the contract row is locked while checking)."""
     from eldercare.workflow import services as wf
-    from eldercare.workflow.models import Filing, FilingType
+    from eldercare.workflow.models import FilingType
 
-    open_one = Filing.objects.filter(
-        subject_type__app_label="contracts", subject_type__model="contract", subject_id=contract.pk
-    ).exclude(status__in=["approved", "rejected", "withdrawn"])
-    existing = open_one.first()
+    c = (
+        Contract.objects.select_for_update(of=("self",))
+        .select_related("medical", "eldercare")
+        .get(pk=contract.pk)
+    )
+    status = c.status_on(timezone.localdate())
+    if status in (rules.EXPIRED, rules.TERMINATED):
+        raise ValidationError(f"该协议{rules.STATUS_LABELS[status]}，不再办理备案。")
+    existing = _open_filing(c)
     if existing is not None:
         raise ValidationError(f"该协议已有办理中的备案申请（{existing.reference}）。")
     ftype = FilingType.objects.get(code="contract")
     return wf.filing_create(
         actor=actor,
         type=ftype,
-        subject=contract,
-        region=contract.eldercare.region_id,
-        title=f"{contract.eldercare.name}与{contract.medical.name}医养签约协议（{contract.agreement_no}）",
+        subject=c,
+        region=c.eldercare.region_id,
+        title=f"{c.eldercare.name}与{c.medical.name}医养签约协议（{c.agreement_no}）",
     )
 
 
@@ -289,8 +329,18 @@ def notify_expiring(*, today: datetime.date | None = None) -> int:
                 f"协议编号 {c.agreement_no}，{c.end:%Y-%m-%d} 到期，请及时续签；到期后不再计入医养结合覆盖。"
             )
             link = reverse("contracts:detail", args=[c.pk])
+            # The medical side's township cannot open a contract scoped by the home: its notice
+            # says all there is to say, without a link.
             Notification.objects.bulk_create(
-                [Notification(user=u, title=title[:200], body=body, link=link) for u in users.values()]
+                [
+                    Notification(
+                        user=u,
+                        title=title[:200],
+                        body=body,
+                        link=link if region_in_scope(u, c.eldercare.region_id) else "",
+                    )
+                    for u in users.values()
+                ]
             )
             locked.expiry_notice_for = locked.end
             locked.save(update_fields=["expiry_notice_for"])
@@ -319,3 +369,22 @@ def _refresh_home_warnings(*ids) -> None:
     from institutions.services import refresh_warning_codes
 
     refresh_warning_codes(Institution.objects.filter(pk__in=[i for i in ids if i]))
+
+
+def refresh_warnings_for_dates(*, today: datetime.date | None = None, window_days: int = 7) -> int:
+    """Nightly: homes whose contracts started, ended or were terminated in the last
+    `window_days` (so a missed night is caught up) get their stored warnings recomputed — the
+    date alone changes whether a small home has an active contract. Returns homes changed."""
+    from django.db.models import Q
+
+    today = today or timezone.localdate()
+    since = today - datetime.timedelta(days=window_days)
+    moved = Contract.objects.filter(
+        Q(start__gt=since, start__lte=today)
+        | Q(end__gte=since - datetime.timedelta(days=1), end__lt=today)
+        | Q(terminated_on__gt=since, terminated_on__lte=today)
+    ).values_list("eldercare_id", flat=True)
+    from institutions.models import Institution
+    from institutions.services import refresh_warning_codes
+
+    return refresh_warning_codes(Institution.objects.filter(pk__in=list(set(moved))))

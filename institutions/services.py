@@ -242,7 +242,20 @@ def institution_change(
     diff = {k: [_plain(old), _plain(new)] for k, (old, new) in outcome.diff.items()}
     detail = {"effective": day.isoformat(), **({"authority": authority} if authority else {})}
     record(actor, Action.UPDATE, inst, changes=diff, detail=detail)
+    if inst.family == enums.Family.MEDICAL and "status" in outcome.diff:
+        _refresh_contract_homes(inst)
     return inst
+
+
+def _refresh_contract_homes(medical: Institution) -> None:
+    """A medical party's closure or reopening decides whether its contracts are active: the
+    homes it serves get their stored warnings recomputed."""
+    from django.apps import apps
+
+    if not apps.is_installed("contracts"):
+        return
+    homes = Institution.objects.filter(contracts_as_eldercare__medical=medical).distinct()
+    refresh_warning_codes(homes)
 
 
 def institution_set_status(
@@ -267,10 +280,11 @@ def refresh_warning_codes(queryset=None) -> int:
     from .selectors import contracted_ids, threshold_table
 
     table = threshold_table()
-    contracted = contracted_ids()
+    rows = list((queryset if queryset is not None else Institution.objects.all()).select_related("run_by"))
+    contracted = contracted_ids([i.pk for i in rows] if queryset is not None else None)
     now = timezone.now()
     changed = []
-    for inst in (queryset if queryset is not None else Institution.objects.all()).select_related("run_by"):
+    for inst in rows:
         codes = _warning_codes(inst, table, contracted)
         if codes != inst.warning_codes:
             # updated_at moves too: a pending import validated before this must be re-validated

@@ -21,10 +21,10 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-from eldercare.accounts.scope import for_user, get_for_user
+from eldercare.accounts.scope import for_user, get_for_user, region_in_scope
 from eldercare.core.api.errors import ERRORS, call, form_errors, invalid
 from institutions.enums import Family
 from institutions.models import Institution
@@ -33,7 +33,11 @@ from .. import rules, selectors, services
 from ..models import Contract, Frequency, Mode, Visit
 
 
-def _party(inst) -> dict:
+def _party(inst, actor=None) -> dict:
+    """An institution in the caller's scope in full; outside it (a township's medical partner in
+    another township) only its id and name (CONTRACT.md)."""
+    if actor is not None and not region_in_scope(actor, inst.region_id):
+        return {"id": inst.pk, "name": inst.name}
     return {"id": inst.pk, "portal_no": inst.portal_no, "credit_code": inst.credit_code, "name": inst.name}
 
 
@@ -75,11 +79,15 @@ class ContractSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def _actor(self):
+        request = self.context.get("request")
+        return request.user if request is not None else None
+
     def get_medical(self, obj) -> dict:
-        return _party(obj.medical)
+        return _party(obj.medical, self._actor())
 
     def get_eldercare(self, obj) -> dict:
-        return _party(obj.eldercare)
+        return _party(obj.eldercare, self._actor())
 
     def get_status(self, obj) -> str:
         return obj.status_on(timezone.localdate())
@@ -149,8 +157,34 @@ class ContractViewSet(viewsets.GenericViewSet):
         "PATCH": ["contracts.change_contract"],
     }
 
+    def _params(self) -> dict:
+        """The list filters, checked: unknown values are a 400, never a 500 (and the status's
+        reference day is today, not something the client sets)."""
+        p = self.request.query_params
+        out, errors = {}, {}
+        checks = {
+            "status": (
+                lambda v: v in rules.STATUS_LABELS,
+                "status 应为：" + "、".join(rules.STATUS_LABELS) + "。",
+            ),
+            "mode": (lambda v: v in Mode.values, "mode 应为：" + "、".join(Mode.values) + "。"),
+            "medical": (str.isdigit, "medical 应为医疗机构的 id。"),
+            "township": (lambda v: v.isdigit() and len(v) == 12, "township 应为 12 位乡镇代码。"),
+            "filed": (lambda v: v in ("1", "0"), "filed 应为 1 或 0。"),
+        }
+        for key, (ok, message) in checks.items():
+            if p.get(key):
+                if not ok(p[key]):
+                    errors[key] = message
+                out[key] = p[key]
+        if p.get("q"):
+            out["q"] = p["q"][:100]
+        if errors:
+            raise ValidationError(errors)
+        return out
+
     def get_queryset(self):
-        return selectors.contracts_for(actor=self.request.user, params=self.request.query_params)
+        return selectors.contracts_for(actor=self.request.user, params=self._params())
 
     def get_object(self) -> Contract:
         try:
@@ -169,7 +203,7 @@ class ContractViewSet(viewsets.GenericViewSet):
             .prefetch_related("visits")
             .get(pk=contract.pk)
         )
-        return Response(ContractDetailSerializer(c).data, status=code)
+        return Response(ContractDetailSerializer(c, context={"request": self.request}).data, status=code)
 
     def _institution(self, ref: str, family: str, *, anywhere_in_county_of=None) -> Institution:
         """By credit code, portal number or id. The elder-care party within the caller's scope;
@@ -182,8 +216,8 @@ class ContractViewSet(viewsets.GenericViewSet):
         else:
             qs = for_user(qs, self.request.user)
         match = Q(credit_code=ref) | Q(portal_no=ref)
-        if ref.isdigit():
-            match |= Q(pk=int(ref))
+        if ref.isdigit() and anywhere_in_county_of is None:
+            match |= Q(pk=int(ref))  # ids only for what the caller can see anyway
         found = list(qs.filter(match)[:2]) if ref else []
         label = "医疗卫生机构" if family == Family.MEDICAL else "养老机构"
         if len(found) != 1:
@@ -211,7 +245,9 @@ class ContractViewSet(viewsets.GenericViewSet):
     @extend_schema(parameters=FILTERS)
     def list(self, request):
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(ContractSerializer(page, many=True).data)
+        return self.get_paginated_response(
+            ContractSerializer(page, many=True, context={"request": request}).data
+        )
 
     @extend_schema(responses={200: ContractDetailSerializer})
     def retrieve(self, request, pk=None):
@@ -315,7 +351,8 @@ class ContractViewSet(viewsets.GenericViewSet):
         except ValueError:
             return Response({"detail": "date 应为 YYYY-MM-DD。"}, status=400)
         rows = selectors.coverage_on(day, actor=request.user)
-        return Response(
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(
             [
                 {
                     "institution": r.institution_id,
@@ -326,6 +363,6 @@ class ContractViewSet(viewsets.GenericViewSet):
                     "covered": r.covered,
                     "routes": r.routes,
                 }
-                for r in rows
+                for r in page
             ]
         )

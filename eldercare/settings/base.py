@@ -232,6 +232,8 @@ CELERY_BEAT_SCHEDULE = {
     "filing-deadlines": {"task": "workflow.refresh_deadlines", "schedule": crontab(hour=6, minute=30)},
     # Contracts ending within 30 days: both parties' townships and civil affairs are told once.
     "contract-renewals": {"task": "contracts.notify_expiring", "schedule": crontab(hour=6, minute=40)},
+    # A contract that began or ended yesterday changes a small home's stored warnings (ADR 0011).
+    "contract-warnings": {"task": "contracts.refresh_warnings", "schedule": crontab(hour=0, minute=20)},
 }
 
 # --- E-mail ---------------------------------------------------------------------------

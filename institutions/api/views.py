@@ -55,7 +55,9 @@ class InstitutionSerializer(serializers.ModelSerializer):
     def get_warnings(self, obj) -> list[dict]:
         if "thresholds" not in self.context:
             self.context["thresholds"] = threshold_table()  # once per response, not per row
-            self.context["contracted"] = contracted_ids()
+            page = getattr(self.parent, "instance", None)
+            ids = [o.pk for o in page] if page is not None and self.parent is not None else [obj.pk]
+            self.context["contracted"] = contracted_ids(ids)  # the page's homes, one query
         return [
             {"code": w.code, "message": w.message, "source": w.source}
             for w in warnings_of(obj, table=self.context["thresholds"], contracted=self.context["contracted"])

@@ -78,9 +78,9 @@ def test_a_township_signs_files_and_the_home_is_covered(api, parties, monkeypatc
     assert civil.act(filing["filing"], "approve").status_code == 200
     c = civil.get(f"{URL}{c['id']}/").json()
     assert c["filed"] is True and c["filed_on"] == "2026-03-02"
-    rows = {r["name"]: r for r in civil.get(f"{URL}coverage/?date=2026-12-31").json()}
+    rows = {r["name"]: r for r in civil.get(f"{URL}coverage/?date=2026-12-31").json()["results"]}
     assert rows[home.name]["covered"] is True and rows[home.name]["routes"] == ["医养签约"]
-    assert civil.get(f"{URL}coverage/?date=2027-01-01").json()[0]["covered"] is False
+    assert civil.get(f"{URL}coverage/?date=2027-01-01").json()["results"][0]["covered"] is False
 
 
 def test_change_terminate_and_visits(api, parties, monkeypatch):
@@ -121,7 +121,7 @@ def test_scope(api, parties):
     assert silk.get(f"{URL}{pk}/").status_code == 404
     assert silk.patch(f"{URL}{pk}/", {"end": "2027-01-01"}).status_code == 404
     assert silk.post(f"{URL}{pk}/terminate/", {"terminated_on": "2026-06-01"}).status_code == 404
-    assert silk.get(URL).json()["results"] == [] and silk.get(f"{URL}coverage/").json() == []
+    assert silk.get(URL).json()["results"] == [] and silk.get(f"{URL}coverage/").json()["results"] == []
     # A township cannot sign for another township's home (the lookup is scoped).
     resp = silk.post(URL, body(hospital, home, agreement_no="X"))
     assert resp.status_code == 400 and "找不到养老机构" in resp.json()["detail"]
@@ -145,3 +145,32 @@ def test_list_filters(api, parties, monkeypatch):
     ]
     assert civil.get(f"{URL}?township=370306001000").json()["count"] == 0
     assert civil.get(f"{URL}?q=BJ-2027").json()["count"] == 1
+
+
+def test_list_parameters_are_checked_and_today_is_not_the_clients(api, parties):
+    civil = api("civil1")
+    for query in ("?medical=abc", "?status=forever", "?township=3703", "?filed=maybe", "?mode=hug"):
+        resp = civil.get(URL + query)
+        assert resp.status_code == 400, query
+    assert civil.get(URL + "?today=1999-01-01").status_code == 200  # ignored
+
+
+def test_a_township_sees_only_the_name_of_a_medical_partner_elsewhere(api, regions):
+    """CONTRACT.md: the medical party is found by exact code anywhere in the county; only its
+    id and name are revealed — and it is not found by guessing ids."""
+    district = make_hospital(name="周村区人民医院", region="370306001000", credit_code="12370306MB2857330K")
+    home = make_home()
+    town = api("bj_town")
+    by_id = town.post(URL, {**body(district, home), "medical": str(district.pk)})
+    assert by_id.status_code == 400 and "找不到医疗卫生机构" in by_id.json()["detail"]
+    resp = town.post(URL, body(district, home))
+    assert resp.status_code == 201
+    assert resp.json()["medical"] == {"id": district.pk, "name": "周村区人民医院"}
+    assert town.get(f"{URL}{resp.json()['id']}/").json()["medical"] == {
+        "id": district.pk,
+        "name": "周村区人民医院",
+    }
+    assert (
+        api("civil1").get(f"{URL}{resp.json()['id']}/").json()["medical"]["credit_code"]
+        == district.credit_code
+    )

@@ -261,3 +261,80 @@ def test_a_small_home_without_a_contract_is_warned_until_it_signs(regions):
     assert "small_home_no_contract" not in Institution.objects.get(pk=small.pk).warning_codes
     services.contract_terminate(actor=SYSTEM, contract=c, on=D(2021, 1, 1))
     assert ",small_home_no_contract," in Institution.objects.get(pk=small.pk).warning_codes
+
+
+def test_a_contract_under_review_cannot_change(county, make_user, civil):
+    bj = make_user("bj", "township", "370306100000")
+    c = Contract.objects.get(agreement_no="BJ-2026-01")
+    f = services.contract_file(actor=bj, contract=c)
+    wf.attachment_add(actor=bj, filing=f, requirement="agreement", uploaded=upload("application.pdf"))
+    wf.filing_transition(actor=bj, filing=f, action="submit")
+    with pytest.raises(ValidationError) as exc:
+        services.contract_update(actor=civil, contract=c, changes={"end": D(2030, 12, 31)})
+    assert "正在审核中，暂不能修改" in exc.value.messages[0]
+    wf.filing_transition(actor=bj, filing=f, action="withdraw")
+    assert services.contract_update(actor=civil, contract=c, changes={"end": D(2030, 12, 31)}).end == D(
+        2030, 12, 31
+    )
+
+
+def test_finished_contracts_are_not_terminated_or_filed(county, civil, monkeypatch):
+    hc, clinic, h = county
+    old = sign(hc, h["none"], "OLD-2020", start=D(2020, 1, 1), end=D(2020, 12, 31))
+    with pytest.raises(ValidationError) as exc:
+        services.contract_terminate(actor=civil, contract=old, on=D(2025, 1, 1))
+    assert "不能晚于协议结束日期" in exc.value.message_dict["terminated_on"][0]
+    at(monkeypatch, D(2026, 6, 1))
+    with pytest.raises(ValidationError) as exc:
+        services.contract_file(actor=civil, contract=old)
+    assert "已到期，不再办理备案" in exc.value.messages[0]
+
+
+def test_a_retired_service_item_stays_on_old_contracts(county, civil):
+    from contracts.models import ServiceItem
+
+    c = Contract.objects.get(agreement_no="BJ-2026-01")  # 上门巡诊、健康体检
+    ServiceItem.objects.filter(code="checkup").update(active=False)
+    assert services.contract_update(actor=civil, contract=c, changes={"end": D(2027, 3, 31)}).services == [
+        "visits",
+        "checkup",
+    ]
+    with pytest.raises(ValidationError):
+        services.contract_update(actor=civil, contract=c, changes={"services": ["visits", "tcm", "nope"]})
+
+
+def test_warnings_follow_the_calendar_and_the_medical_partys_status(regions):
+    """The date alone ends a contract; the nightly pass and a medical closure keep the stored
+    warnings true (ADR 0011)."""
+    from institutions.models import Institution
+
+    hc = make_hospital(opened_on=D(2010, 1, 1))
+    small = home("小型养老院", beds_eldercare=40)
+    sign(hc, small, "S-1", start=D(2020, 1, 1), end=D(2030, 12, 31))
+    assert "small_home_no_contract" not in Institution.objects.get(pk=small.pk).warning_codes
+    registry.institution_set_status(actor=SYSTEM, institution=hc, status="closed", effective=D(2021, 1, 1))
+    assert ",small_home_no_contract," in Institution.objects.get(pk=small.pk).warning_codes
+    registry.institution_set_status(actor=SYSTEM, institution=hc, status="operating", effective=D(2022, 1, 1))
+    assert "small_home_no_contract" not in Institution.objects.get(pk=small.pk).warning_codes
+    ending = home("短期签约养老院", beds_eldercare=30)
+    c = sign(hc, ending, "S-2", start=D(2020, 1, 1), end=D(2030, 12, 31))
+    Contract.objects.filter(pk=c.pk).update(end=D(2026, 11, 30))  # as if it ran out on its own
+    today = D(2026, 12, 2)
+    from unittest import mock
+
+    import django.utils.timezone as tz
+
+    with mock.patch.object(tz, "localdate", return_value=today):
+        assert services.refresh_warnings_for_dates(today=today) == 1
+    assert ",small_home_no_contract," in Institution.objects.get(pk=ending.pk).warning_codes
+
+
+def test_renewal_notices_link_only_for_who_can_open_the_contract(regions, make_user):
+    hc = make_hospital(name="丝绸路社区卫生服务中心", region="370306001000", credit_code=code("88", "12"))
+    bj_home = home("北郊某养老院")
+    sign(hc, bj_home, "R-1")
+    bj = make_user("bj", "township", "370306100000")
+    silk = make_user("silk", "township", "370306001000")
+    services.notify_expiring(today=D(2026, 12, 5))
+    assert Notification.objects.get(user=bj).link.startswith("/contracts/")
+    assert Notification.objects.get(user=silk).link == ""

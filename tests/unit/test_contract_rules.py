@@ -52,6 +52,16 @@ def test_terminated_wins():
     assert r.STATUS_LABELS[r.TERMINATED] == "已终止"
 
 
+def test_a_termination_lies_within_the_term():
+    assert (
+        "不能晚于协议结束日期"
+        in r.term_errors(D(2020, 1, 1), D(2020, 12, 31), D(2025, 1, 1))["terminated_on"]
+    )
+    assert r.counts_visit(YEAR_2026, D(2026, 12, 31)) and not r.counts_visit(YEAR_2026, D(2027, 1, 1))
+    ended = r.Term(D(2026, 1, 1), D(2026, 12, 31), D(2026, 6, 1))
+    assert r.counts_visit(ended, D(2026, 5, 31)) and not r.counts_visit(ended, D(2026, 6, 1))
+
+
 def test_term_errors_in_chinese():
     assert r.term_errors(D(2026, 1, 1), D(2026, 1, 1)) == {"end": "结束日期应晚于开始日期。"}
     assert (
@@ -79,7 +89,9 @@ def test_overlaps_between_the_same_pair():
         (YEAR_2026, "half_yearly", 3, None),  # judged at the half-year's end
         (YEAR_2026, "half_yearly", 4, 1),
         (YEAR_2026, "", 4, None),
-        (r.Term(D(2026, 11, 15), D(2027, 11, 14)), "monthly", 4, 1),  # 47 of 92 days: 3×47//92
+        (r.Term(D(2026, 11, 15), D(2027, 11, 14)), "monthly", 4, 2),  # 47 of 92 days: 3×47/92 = 1.53 → 2
+        (r.Term(D(2026, 1, 2), D(2026, 12, 31)), "quarterly", 1, 1),  # 89 of 90 days still owes its visit
+        (r.Term(D(2026, 12, 25), D(2027, 12, 24)), "monthly", 4, 0),  # a week: 3×7/92 = 0.23 → 0
         (r.Term(D(2026, 1, 1), D(2026, 12, 31), D(2026, 10, 1)), "monthly", 4, None),  # terminated before Q4
         (r.Term(D(2027, 1, 1), D(2027, 12, 31)), "monthly", 4, None),
     ],
