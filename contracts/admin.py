@@ -12,6 +12,9 @@ class ServiceItemAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "code", "order", "active")
     list_editable = ("order", "active")
 
+    def get_readonly_fields(self, request, obj=None):
+        return ("code",) if obj is not None else ()  # contracts store the code
+
     def has_delete_permission(self, request, obj=None):
         return False  # contracts keep their codes; retire an item with `active`
 

@@ -223,7 +223,9 @@ def performance(*, actor, year: int, quarter: int, region=None) -> list[Performa
         if expected is None:
             continue
         p_first, p_last = rules.judged_period(c.visit_frequency, year, quarter)
-        logged = sum(1 for d in visits.get(c.pk, []) if p_first <= d <= p_last)
+        logged = sum(
+            1 for d in visits.get(c.pk, []) if p_first <= d <= p_last and rules.counts_visit(c.term, d)
+        )
         out.append(Performance(c, expected, logged))
     return sorted(
         out, key=lambda p: (not p.non_performing, p.contract.eldercare.region_id, p.contract.agreement_no)
