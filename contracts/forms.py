@@ -22,10 +22,14 @@ BAD_DATE = {"invalid": "请输入有效的日期（年-月-日）。", "required
 
 
 class MedicalChoiceField(forms.ModelChoiceField):
-    """Name and code only: a township sees the county's medical institutions, nothing more."""
+    """The county's medical institutions by name (the option's value is the id); the code only
+    for those in the actor's scope — a township user sees another township's medical
+    institution by id and name, nothing more (issue 5, CONTRACT.md `contracts` sheet)."""
+
+    actor = None  # set by ContractForm
 
     def label_from_instance(self, obj):
-        code = ps.code_of(obj)
+        code = ps.visible_code(self.actor, obj) if self.actor is not None else ""
         return f"{obj.name}（{code}）" if code else obj.name
 
 
@@ -79,6 +83,7 @@ class ContractForm(forms.Form):
             .select_related("region")
             .order_by("region_id", "name", "pk")
         )
+        self.fields["medical"].actor = actor
         self.fields["medical"].queryset = ps.medical_choices(
             actor, region, include=contract.medical_id if contract is not None else None
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db.models import Q
 
@@ -77,6 +78,13 @@ def code_of(inst: Institution) -> str:
     return inst.credit_code or inst.portal_no or ""
 
 
+def visible_code(actor, inst: Institution) -> str:
+    """The institution's reference as a page may show it to `actor`: its code when it lies in
+    the actor's scope, nothing otherwise. A township user sees another township's medical party
+    by id and name only (issue 5, CONTRACT.md `contracts` sheet)."""
+    return code_of(inst) if region_in_scope(actor, inst.region_id) else ""
+
+
 # -- the list -----------------------------------------------------------------------------------
 def overlaps_for(contracts) -> dict[int, list[Contract]]:
     """{contract pk: the other contracts between the same pair whose terms overlap} for a page
@@ -110,8 +118,9 @@ def medical_parties_of(qs) -> list[Institution]:
 # -- the form -----------------------------------------------------------------------------------
 def medical_choices(actor, region, *, include=None):
     """Operating medical institutions the elder-care party may sign with: those of the county
-    being viewed (a township user's county: the medical party may be anywhere in it, CONTRACT.md
-    — only id, name and code are loaded and shown), plus the contract's current one."""
+    being viewed (a township user's county: the medical party may be anywhere in it, CONTRACT.md),
+    plus the contract's current one. The form names each; it adds the code only for those in
+    the actor's scope (forms.MedicalChoiceField) — another township's are id and name only."""
     base = region.code if region is not None else actor.region_id
     prefix = codes.prefix_of(base)[: codes.PREFIX_LEN[codes.COUNTY]]
     wanted = Q(status=Status.OPERATING)
@@ -120,7 +129,7 @@ def medical_choices(actor, region, *, include=None):
     return (
         Institution.objects.filter(family=Family.MEDICAL, region__code__startswith=prefix)
         .filter(wanted)
-        .only("pk", "name", "credit_code", "portal_no")
+        .only("pk", "name", "region_id", "credit_code", "portal_no")
         .order_by("name", "pk")
     )
 
@@ -289,21 +298,38 @@ def last_complete_quarter(today: datetime.date) -> tuple[int, int]:
 
 
 def contract_quarters(contract: Contract, visit_days, today: datetime.date, n: int = 4) -> list[QuarterRow]:
-    """The last `n` quarters up to today's (in progress: not judged until it ends), newest first."""
+    """The last `n` quarters up to today's (in progress: not judged until it ends), newest first.
+    A quarter counts the visits of its judged period that fall on the contract's active days
+    (rules.counts_visit: start … end, or the day before termination), as
+    contracts.selectors.performance does."""
     if not contract.visit_frequency:
         return []
+    in_term = [d for d in visit_days if rules.counts_visit(contract.term, d)]
     out = []
     y, q = quarter_of(today)
     for i in range(n):
         expected = rules.expected_visits(contract.term, contract.visit_frequency, y, q)
         first, last = rules.judged_period(contract.visit_frequency, y, q)
-        logged = sum(1 for d in visit_days if first <= d <= last)
+        logged = sum(1 for d in in_term if first <= d <= last)
         out.append(QuarterRow(y, q, expected, logged, current=i == 0))
         y, q = previous_quarter(y, q)
     return out
 
 
 # -- coverage -----------------------------------------------------------------------------------
+HUNDREDTH = Decimal("0.01")
+
+
+def percent(numerator: int, denominator: int) -> Decimal | None:
+    """numerator / denominator as a percentage rounded half-up to 2 decimals (DOMAIN.md §7:
+    2/3 → 66.67, 1/8 → 12.50), exactly (integer arithmetic, no float); None for a zero
+    denominator (shown "—", never 0%). Compare the fraction itself, never this."""
+    if not denominator:
+        return None
+    hundredths = (20000 * numerator + denominator) // (2 * denominator)  # ⌊10000·n/d + ½⌋
+    return (Decimal(hundredths) * HUNDREDTH).quantize(HUNDREDTH)
+
+
 @dataclass
 class TownshipCoverage:
     code: str
@@ -318,8 +344,9 @@ class TownshipCoverage:
         return self.operating - self.covered
 
     @property
-    def rate(self) -> float | None:
-        return round(100 * self.covered / self.operating, 1) if self.operating else None
+    def rate(self) -> Decimal | None:
+        """The shown rate (percent(), 2 decimals); None with no operating home."""
+        return percent(self.covered, self.operating)
 
 
 def coverage_by_township(rows, townships) -> list[TownshipCoverage]:

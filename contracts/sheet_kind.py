@@ -18,8 +18,9 @@ existing contract terminates it (`contract_terminate`). Per visit row: create, o
 the contract already has a visit that day (re-uploading a file changes nothing).
 
 Undo: a contracts batch restores the updated contracts' facts, termination and 已备案 as they
-were and deletes the created ones — only while none of them changed after the import and no
-visit or filing refers to a created one. A visits batch deletes the visits it created."""
+were and deletes the created ones — only while none of them changed after the import, no
+visit or filing refers to a created one, and no visit of an updated one falls outside the term
+the undo would restore. A visits batch deletes the visits it created."""
 
 from __future__ import annotations
 
@@ -522,6 +523,7 @@ class ContractsKind:
                             "terminated_on": _day(f["terminated_on"]),
                             "termination_reason": reason if f["terminated_on"] else "",
                         },
+                        refresh=False,
                     )
                     undo["created"].append(c.pk)
                     continue
@@ -535,14 +537,20 @@ class ContractsKind:
                             changes[key] = _day(value)
                         else:
                             changes[key] = value
-                    c = services.contract_update(actor=actor, contract=c, changes=changes)
+                    c = services.contract_update(actor=actor, contract=c, changes=changes, refresh=False)
                 if op["terminate"]:
                     services.contract_terminate(
-                        actor=actor, contract=c, on=_day(op["terminate"]), reason=reason
+                        actor=actor, contract=c, on=_day(op["terminate"]), reason=reason, refresh=False
                     )
             except (ValidationError, PermissionDenied) as exc:
                 raise _stale(op, _message(exc)) from exc
         touched = [*undo["created"], *(int(k) for k in undo["updated"])]
+        # The homes' stored warnings, once for the batch (old and new elder-care parties alike).
+        from institutions.services import refresh_warning_codes
+
+        homes = set(Contract.objects.filter(pk__in=touched).values_list("eldercare_id", flat=True))
+        homes |= {v["eldercare_id"] for v in undo["updated"].values() if v.get("eldercare_id")}
+        refresh_warning_codes(Institution.objects.filter(pk__in=homes))
         undo["stamps"] = {
             str(pk): stamp.isoformat()
             for pk, stamp in Contract.objects.filter(pk__in=touched).values_list("id", "updated_at")
@@ -598,8 +606,15 @@ class ContractsKind:
         if referenced:
             names = "、".join(sorted(locked[pk][0] for pk in referenced if pk in locked)[:10])
             raise ValidationError(f"不能撤销本次导入：新增的协议已有巡诊记录或备案申请（{names}）。")
-        homes = set()
         current = Contract.objects.in_bulk(list(updated))
+        outside = _visits_outside_restored_terms(current, updated)
+        if outside:
+            raise ValidationError(
+                "不能撤销本次导入：撤销将恢复协议原来的期限，而以下协议已有不在原期限内的巡诊记录（"
+                + "；".join(outside)
+                + "）。请先核对这些巡诊记录。"
+            )
+        homes = set()
         for pk, before in updated.items():
             c = current[pk]
             restore = {}
@@ -630,6 +645,41 @@ class ContractsKind:
             )
         Contract.objects.filter(pk__in=created).delete()
         refresh_warning_codes(Institution.objects.filter(pk__in=homes))
+
+
+def _visits_outside_restored_terms(current: dict, updated: dict) -> list[str]:
+    """For the updated contracts whose term (start, end, termination) the undo would restore to
+    another one: those with a visit outside the restored term — before its start, after its
+    end, or on or after its termination day (a visit is valid only on an active day) — each as
+    "协议编号（原期限 … 至 …[，… 起终止]，巡诊日期 …）". One query; [] when none."""
+    terms, outside = {}, []
+    for pk, before in updated.items():
+        c = current[pk]
+        start, end, until = _day(before["start"]), _day(before["end"]), _day(before["terminated_on"])
+        if (start, end, until) == (c.start, c.end, c.terminated_on):
+            continue
+        off = Q(date__lt=start) | Q(date__gt=end)
+        if until is not None:
+            off |= Q(date__gte=until)
+        terms[pk] = (start, end, until)
+        outside.append(Q(contract_id=pk) & off)
+    if not outside:
+        return []
+    q = outside[0]
+    for more in outside[1:]:
+        q |= more
+    days: dict[int, list[datetime.date]] = {}
+    for cid, day in (
+        Visit.objects.filter(q).order_by("contract_id", "date").values_list("contract_id", "date")
+    ):
+        days.setdefault(cid, []).append(day)
+    out = []
+    for pk in sorted(days, key=lambda pk: current[pk].agreement_no)[:10]:
+        start, end, until = terms[pk]
+        term = f"{start:%Y-%m-%d} 至 {end:%Y-%m-%d}" + (f"，{until:%Y-%m-%d} 起终止" if until else "")
+        shown = "、".join(f"{d:%Y-%m-%d}" for d in days[pk][:5]) + ("等" if len(days[pk]) > 5 else "")
+        out.append(f"{current[pk].agreement_no}（原期限 {term}，巡诊日期 {shown}）")
+    return out
 
 
 class _ContractDescriber:

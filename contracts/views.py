@@ -38,9 +38,11 @@ def _decorate(c: Contract, today: datetime.date, user) -> Contract:
     c.status = c.status_on(today)
     c.status_text = rules.STATUS_LABELS[c.status]
     c.badge = ps.STATUS_BADGES[c.status]
-    c.medical_code = ps.code_of(c.medical)
-    c.eldercare_code = ps.code_of(c.eldercare)
+    # The medical party may lie outside the user's scope (a township's contract with a hospital
+    # elsewhere in the county): then it is shown by name only — no code, no link (issue 5).
     c.medical_linkable = region_in_scope(user, c.medical.region_id)
+    c.medical_code = ps.code_of(c.medical) if c.medical_linkable else ""
+    c.eldercare_code = ps.visible_code(user, c.eldercare)
     return c
 
 
@@ -302,6 +304,18 @@ def contract_file(request, pk):
 
 
 # -- coverage -----------------------------------------------------------------------------------
+def _year_ends(today: datetime.date, day: datetime.date) -> list[tuple[datetime.date, str, bool]]:
+    """The year-end shortcuts, (date, label, current year?): D for year Y is 31 December of Y,
+    today for the current year (DOMAIN.md §7) — never a date after today."""
+    years = sorted({today.year - 2, today.year - 1, today.year, min(day.year, today.year)})
+    return [
+        (today, "今年（截至今日）", True)
+        if y == today.year
+        else (datetime.date(y, 12, 31), f"{y}年末", False)
+        for y in years
+    ]
+
+
 @require_GET
 @portal_permission_required("contracts.view_contract")
 def coverage(request):
@@ -321,9 +335,9 @@ def coverage(request):
         "townships": [t.name for t in towns],
         "covered": [t.covered for t in towns],
         "uncovered": [t.uncovered for t in towns],
-        "rates": [t.rate for t in towns],
+        # the rates as shown in the table: 2-decimal strings ("66.67"), null for no home
+        "rates": [None if t.rate is None else str(t.rate) for t in towns],
     }
-    years = sorted({today.year - 2, today.year - 1, today.year, day.year})
     return render(
         request,
         "contracts/coverage.html",
@@ -335,9 +349,9 @@ def coverage(request):
             "operating": operating,
             "covered": covered,
             "uncovered": operating - covered,
-            "rate": round(100 * covered / operating, 1) if operating else None,
+            "rate": ps.percent(covered, operating),
             "chart": chart,
-            "year_ends": [datetime.date(y, 12, 31) for y in years],
+            "year_ends": _year_ends(today, day),
             "can_add": user.has_perm("contracts.add_contract"),
         },
     )

@@ -15,6 +15,9 @@
     var chart = window.echarts.init(el, null, { renderer: "svg" });
     var font = '"Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif';
     var hideZero = function (p) { return p.value ? String(p.value) : ""; };
+    // The rates come as the page shows them: strings rounded half-up to 2 decimals ("66.67"),
+    // null for a township without operating homes; never re-rounded here.
+    var showRate = function (r) { return r === null || r === undefined ? "—" : String(r) + "%"; };
     chart.setOption({
       animation: false,
       textStyle: { fontFamily: font },
@@ -28,7 +31,7 @@
           var i = items[0].dataIndex;
           var rate = data.rates[i];
           return data.townships[i] + "<br>已覆盖：" + data.covered[i] + " 家<br>未覆盖：" +
-            data.uncovered[i] + " 家<br>覆盖率：" + (rate === null ? "—" : rate.toFixed(1) + "%");
+            data.uncovered[i] + " 家<br>覆盖率：" + showRate(rate);
         }
       },
       xAxis: { type: "value", minInterval: 1, name: "家" },
@@ -42,7 +45,7 @@
         { name: "覆盖率", type: "bar", stack: "homes", silent: true,
           data: data.townships.map(function () { return 0; }),
           label: { show: true, position: "right", color: "#495057",
-                   formatter: function (p) { var r = data.rates[p.dataIndex]; return r === null ? "—" : r.toFixed(1) + "%"; } } }
+                   formatter: function (p) { return showRate(data.rates[p.dataIndex]); } } }
       ]
     });
     window.addEventListener("resize", function () { chart.resize(); });

@@ -11,12 +11,14 @@ import datetime
 import io
 import json
 import re
+from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
+from contracts import page_selectors as ps
 from contracts import services
 from contracts.models import Contract, Visit
 from eldercare.accounts.scope import SYSTEM
@@ -104,9 +106,10 @@ def test_create_through_the_form_with_chinese_errors(county, bj_town, monkeypatc
     page = t.get("/contracts/new/")
     assert page.status_code == 200
     body = text(page)
-    # The medical party may be anywhere in the county: named with its code, nothing more.
-    assert f"{far.name}（{far.credit_code}）" in body
-    assert "北郊镇卫生院" in body and h["none"].name in body
+    # The medical party may be anywhere in the county: another township's is named, no code;
+    # the township's own with its code.
+    assert far.name in body and far.credit_code not in body
+    assert f"北郊镇卫生院（{hc.credit_code}）" in body and h["none"].name in body
     assert "上门巡诊" in body and "健康体检" in body and "安宁疗护" in body  # the checklist
 
     bad = form_data(hc, h["none"], "BJ-2026-09", start="2026-05-01", end="2026-05-01")
@@ -141,8 +144,9 @@ def test_create_through_the_form_with_chinese_errors(county, bj_town, monkeypatc
     )
     detail = t.get(resp["Location"])
     assert "已登记医养签约协议 SC-2026-01。" in messages_of(detail)
-    # The medical party is outside the township's scope: named, not linked.
+    # The medical party is outside the township's scope: named, not linked, no code.
     assert f'href="/institutions/{far.pk}/"' not in text(detail)
+    assert far.name in text(detail) and far.credit_code not in text(detail)
     assert f'href="/institutions/{h["none"].pk}/"' in text(detail)
 
     # A second contract between the same pair over the same months: saved, and flagged.
@@ -375,10 +379,10 @@ def test_coverage_page_on_31_december(county, civil):
     resp = t.get("/contracts/coverage/?date=2026-12-31")
     assert resp.status_code == 200
     ctx = resp.context
-    assert (ctx["operating"], ctx["covered"], ctx["uncovered"], ctx["rate"]) == (8, 4, 4, 50.0)
+    assert (ctx["operating"], ctx["covered"], ctx["uncovered"], ctx["rate"]) == (8, 4, 4, Decimal("50.00"))
     towns = {r.code: r for r in ctx["towns"]}
     bj = towns["370306100000"]
-    assert (bj.operating, bj.covered, bj.rate) == (8, 4, 50.0)
+    assert (bj.operating, bj.covered, bj.rate) == (8, 4, Decimal("50.00"))
     assert (towns["370306001000"].operating, towns["370306001000"].rate) == (0, None)
     body = text(resp)
     assert re.search(r'data-township="370306001000"><td>丝绸路街道</td>.*?data-col="rate">—<', body)
@@ -394,7 +398,7 @@ def test_coverage_page_on_31_december(county, civil):
     # The chart: its data as a JSON block, ECharts served locally, no inline script.
     data = json.loads(re.search(r'id="coverage-data" type="application/json">(.*?)</script>', body).group(1))
     assert data["townships"] == ["丝绸路街道", "北郊镇"] and data["covered"] == [0, 4]
-    assert data["uncovered"] == [0, 4] and data["rates"] == [None, 50.0]
+    assert data["uncovered"] == [0, 4] and data["rates"] == [None, "50.00"]
     assert "/static/vendor/echarts/echarts.min.js" in body and "/static/js/coverage-chart.js" in body
     # Another day, another answer (history, not today's copy).
     nov = t.get("/contracts/coverage/?date=2026-11-14").context
@@ -402,6 +406,99 @@ def test_coverage_page_on_31_december(county, civil):
     # An expired contract drops coverage the next year.
     jan = t.get("/contracts/coverage/?date=2027-01-15").context
     assert h["contract"].name in {u.row.name for t_ in jan["towns"] for u in t_.uncovered_list}
+
+
+def test_rates_are_rounded_half_up_to_two_decimals():
+    assert ps.percent(2, 3) == Decimal("66.67") and str(ps.percent(2, 3)) == "66.67"
+    assert str(ps.percent(1, 8)) == "12.50" and str(ps.percent(1, 3)) == "33.33"
+    assert str(ps.percent(1, 40000)) == "0.00" and str(ps.percent(1, 20000)) == "0.01"  # ½ → up
+    assert str(ps.percent(5, 5)) == "100.00" and str(ps.percent(0, 4)) == "0.00"
+    assert ps.percent(0, 0) is None
+
+
+def test_coverage_rate_of_two_homes_in_three(regions, civil, monkeypatch):
+    hc = make_hospital(opened_on=D(2010, 1, 1))
+    homes = [built.home(f"丝绸路{i}号养老院", region="370306001000") for i in range(3)]
+    built.sign(hc, homes[0], "SC-1")
+    built.sign(hc, homes[1], "SC-2")
+    at(monkeypatch, D(2026, 6, 1))
+    t = csrf_client(civil)
+    resp = t.get("/contracts/coverage/")
+    ctx = resp.context
+    assert (ctx["day"], ctx["operating"], ctx["covered"]) == (D(2026, 6, 1), 3, 2)
+    assert ctx["rate"] == Decimal("66.67")
+    towns = {r.code: r for r in ctx["towns"]}
+    assert towns["370306001000"].rate == Decimal("66.67") and towns["370306100000"].rate is None
+    body = text(resp)
+    assert re.search(r'data-township="370306001000">.*?data-col="rate">66\.67%<', body)
+    assert re.search(r'data-township="370306100000">.*?data-col="rate">—<', body)
+    assert 'data-total="rate">66.67%<' in body and "66.7%" not in body
+    data = json.loads(re.search(r'id="coverage-data" type="application/json">(.*?)</script>', body).group(1))
+    assert data["townships"] == ["丝绸路街道", "北郊镇"] and data["rates"] == ["66.67", None]
+    # The shortcuts: 31 December of past years; the current year means today, never a future day.
+    assert [(d, label) for d, label, _current in ctx["year_ends"]] == [
+        (D(2024, 12, 31), "2024年末"),
+        (D(2025, 12, 31), "2025年末"),
+        (D(2026, 6, 1), "今年（截至今日）"),
+    ]
+    assert "今年（截至今日）" in body and "2026-12-31" not in body
+    older = t.get("/contracts/coverage/?date=2021-03-01").context
+    assert [d for d, _label, _c in older["year_ends"]][0] == D(2021, 12, 31)
+    future = t.get("/contracts/coverage/?date=2027-03-01").context
+    assert max(d for d, _label, _c in future["year_ends"]) == D(2026, 6, 1)
+
+
+def test_medical_party_of_another_township_is_named_without_its_code(county, bj_town, civil, monkeypatch):
+    from institutions import services as registry
+
+    hc, clinic, h = county
+    far = make_hospital(
+        name="丝绸路社区卫生服务中心", region="370306001000", credit_code=built.code("88", "12")
+    )
+    far.refresh_from_db()
+    c = built.sign(far, h["none"], "SC-2026-01", visit_frequency="monthly", services=["visits"])
+    at(monkeypatch, D(2026, 6, 1))
+    t = csrf_client(bj_town)
+    hidden = [far.credit_code, *([far.portal_no] if far.portal_no else [])]
+
+    detail = text(t.get(f"/contracts/{c.pk}/"))
+    assert far.name in detail and f'href="/institutions/{far.pk}/"' not in detail
+    assert not any(code in detail for code in hidden) and 'data-testid="medical-code"' not in detail
+    assert h["none"].credit_code in detail  # the township's own home: with its code
+    listing = text(t.get("/contracts/"))
+    assert far.name in listing and not any(code in listing for code in hidden)
+    form = text(t.get(f"/contracts/{c.pk}/edit/"))
+    assert far.name in form and not any(code in form for code in hidden)
+    assert f"{hc.name}（{hc.credit_code}）" in form  # in scope: with its code, as before
+    # A coverage suggestion outside the township: named only (no link, no distance either).
+    registry.institution_change(
+        actor=SYSTEM, institution=h["terminated"], changes={"latitude": "36.80", "longitude": "117.87"}
+    )
+    registry.institution_change(
+        actor=SYSTEM, institution=far, changes={"latitude": "36.90", "longitude": "117.87"}
+    )
+    cov = text(t.get("/contracts/coverage/?date=2026-12-31"))
+    row = re.search(rf'data-home="{h["terminated"].pk}">(.*?)</tr>', cov, re.S).group(1)
+    assert far.name in row and f'href="/institutions/{far.pk}/"' not in row and " km" not in row
+    assert not any(code in cov for code in hidden)
+
+    # A county officer's scope covers it: code and link as before.
+    officer = text(csrf_client(civil).get(f"/contracts/{c.pk}/"))
+    assert far.credit_code in officer and f'href="/institutions/{far.pk}/"' in officer
+    assert 'data-testid="medical-code"' in officer
+
+
+def test_quarter_table_counts_only_visits_on_active_days(county, bj_town, monkeypatch):
+    c = contract("BJ-2026-01")
+    at(monkeypatch, D(2026, 6, 1))
+    for day in (D(2026, 5, 10), D(2026, 5, 20)):
+        services.visit_record(actor=bj_town, contract=c, date=day)
+    # The term shortened afterwards (e.g. a terminating import): 20 May is no longer in term.
+    Contract.objects.filter(pk=c.pk).update(terminated_on=D(2026, 5, 15))
+    page = csrf_client(bj_town).get(f"/contracts/{c.pk}/")
+    q2 = {(q.year, q.quarter): q for q in page.context["quarters"]}[(2026, 2)]
+    assert q2.logged == 1
+    assert len(page.context["visits"]) == 2  # the visits are still listed
 
 
 def test_uncovered_suggestions_by_distance(county, civil):

@@ -551,6 +551,35 @@ def test_revert_refused_after_a_later_change_or_a_visit(world, civil, monkeypatc
     assert b.status == S.COMMITTED
 
 
+def test_revert_refused_when_a_visit_falls_outside_the_restored_term(world, civil, monkeypatch):
+    at(monkeypatch, D(2026, 11, 30))
+    assert run(civil, sheet(ROW)).status == S.COMMITTED
+    c = Contract.objects.get()
+    inside = services.visit_record(actor=civil, contract=c, date=D(2026, 6, 1))  # in either term
+    longer = run(civil, sheet(ROW.replace("2026-12-31", "2027-06-30")))
+    assert (longer.status, longer.updated) == (S.COMMITTED, 1)
+    at(monkeypatch, D(2027, 3, 5))
+    c.refresh_from_db()
+    services.visit_record(actor=civil, contract=c, date=D(2027, 3, 1))  # only in the extension
+    c.refresh_from_db()
+    stamp, events = c.updated_at, contract_audits().count()
+    with pytest.raises(ValidationError) as refused:
+        engine.revert(actor=civil, batch=longer)
+    message = " ".join(refused.value.messages)
+    assert "SCL-2026-101" in message and "2027-03-01" in message and "巡诊记录" in message
+    assert "2026-01-01 至 2026-12-31" in message and "2026-06-01" not in message
+    c.refresh_from_db()
+    assert (c.end, c.updated_at) == (D(2027, 6, 30), stamp)  # nothing changed
+    assert Visit.objects.count() == 2 and contract_audits().count() == events
+    longer.refresh_from_db()
+    assert longer.status == S.COMMITTED
+    # Without the visit outside the old term the undo goes through (the one inside stays).
+    Visit.objects.filter(date=D(2027, 3, 1)).delete()
+    engine.revert(actor=civil, batch=longer)
+    c.refresh_from_db()
+    assert c.end == D(2026, 12, 31) and list(Visit.objects.values_list("pk", flat=True)) == [inside.pk]
+
+
 def test_revert_of_visits_deletes_them(world, civil, township, monkeypatch):
     at(monkeypatch, D(2026, 11, 30))
     run(township, (FIX / "contracts_township.xlsx").read_bytes(), name="签约.xlsx")
