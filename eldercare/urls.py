@@ -9,6 +9,7 @@ from eldercare.regions.api.views import RegionViewSet
 from eldercare.sheets.api.views import ImportBatchViewSet
 from eldercare.workflow.api.views import FilingViewSet
 from institutions.api.views import InstitutionViewSet
+from subsidies.api.views import ApplicationViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -18,6 +19,7 @@ router.register("institutions", InstitutionViewSet, basename="institution")
 router.register("imports", ImportBatchViewSet, basename="import")
 router.register("filings", FilingViewSet, basename="filing")
 router.register("contracts", ContractViewSet, basename="contract")
+router.register("subsidies/applications", ApplicationViewSet, basename="subsidy-application")
 
 admin.site.site_header = "医养结合服务平台 · 系统管理"
 admin.site.site_title = "医养结合服务平台"

@@ -49,7 +49,12 @@ class PolicyDocument(models.Model):
     # The region it applies to (and everything under it); the nearest document wins. Blank: the
     # portal's default policy, for regions without one of their own (the shipped 东政办〔2022〕42号).
     region = models.ForeignKey(
-        "regions.Region", verbose_name=_("region"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "regions.Region",
+        verbose_name=_("region"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     issued_on = models.DateField(_("issued on"))
     valid_from = models.DateField(_("valid from"))
@@ -63,7 +68,8 @@ class PolicyDocument(models.Model):
         ordering = ["-valid_from"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=models.F("valid_from")), name="policy_valid_range"
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=models.F("valid_from")),
+                name="policy_valid_range",
             )
         ]
 
@@ -101,12 +107,17 @@ class PolicyRule(models.Model):
 
 class OccupancyReport(models.Model):
     institution = models.ForeignKey(
-        "institutions.Institution", verbose_name=_("institution"), on_delete=models.PROTECT, related_name="occupancy"
+        "institutions.Institution",
+        verbose_name=_("institution"),
+        on_delete=models.PROTECT,
+        related_name="occupancy",
     )
     month = models.DateField(_("month"))  # the first day of the month
     self_care = models.PositiveIntegerField(_("self-care beds occupied"))
     disabled = models.PositiveIntegerField(_("disabled beds occupied"))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     scope_field = "institution__region__code"
@@ -130,7 +141,10 @@ class OccupancyReport(models.Model):
 
 class Resident(models.Model):
     institution = models.ForeignKey(
-        "institutions.Institution", verbose_name=_("institution"), on_delete=models.PROTECT, related_name="residents"
+        "institutions.Institution",
+        verbose_name=_("institution"),
+        on_delete=models.PROTECT,
+        related_name="residents",
     )
     name = models.CharField(_("name"), max_length=50)
     # The ID number: encrypted (id_cipher), found by a keyed hash (id_hash), shown masked.
@@ -144,7 +158,9 @@ class Resident(models.Model):
     )
     admitted_on = models.DateField(_("admitted on"))
     discharged_on = models.DateField(_("discharged on"), null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     scope_field = "institution__region__code"
@@ -154,7 +170,9 @@ class Resident(models.Model):
         verbose_name_plural = _("residents")
         ordering = ["institution_id", "admitted_on", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["institution", "id_hash", "admitted_on"], name="resident_stay_key"),
+            models.UniqueConstraint(
+                fields=["institution", "id_hash", "admitted_on"], name="resident_stay_key"
+            ),
             models.CheckConstraint(
                 condition=Q(discharged_on__isnull=True) | Q(discharged_on__gt=models.F("admitted_on")),
                 name="resident_stay_range",
@@ -168,20 +186,27 @@ class Resident(models.Model):
 
 class Application(models.Model):
     institution = models.ForeignKey(
-        "institutions.Institution", verbose_name=_("institution"), on_delete=models.PROTECT, related_name="applications"
+        "institutions.Institution",
+        verbose_name=_("institution"),
+        on_delete=models.PROTECT,
+        related_name="applications",
     )
     rule = models.CharField(_("rule"), max_length=30, choices=RuleKind.choices)
     application_date = models.DateField(_("application date"))
     backdated = models.BooleanField(_("back-dated from paper"), default=False)
     beds = models.PositiveIntegerField(_("beds"), null=True, blank=True)
-    committed_years = models.PositiveSmallIntegerField(_("operating commitment (years)"), null=True, blank=True)
+    committed_years = models.PositiveSmallIntegerField(
+        _("operating commitment (years)"), null=True, blank=True
+    )
     lease_start = models.DateField(_("lease start"), null=True, blank=True)
     lease_end = models.DateField(_("lease end"), null=True, blank=True)
     year = models.PositiveSmallIntegerField(_("year"), null=True, blank=True)  # operation
     filing = models.OneToOneField(
         "workflow.Filing", null=True, blank=True, on_delete=models.PROTECT, related_name="subsidy_application"
     )
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     scope_field = "institution__region__code"
@@ -202,7 +227,9 @@ class Decision(models.Model):
     the amount. The current one is the latest not superseded; a correction supersedes."""
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="decisions")
-    policy_rule = models.ForeignKey(PolicyRule, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    policy_rule = models.ForeignKey(
+        PolicyRule, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     rule_version = models.PositiveIntegerField(null=True, blank=True)
     facts = models.JSONField(_("facts as judged"), default=dict)
     checks = models.JSONField(_("checks"), default=list)  # [{"code", "passed", "message", "clause"}]
@@ -213,7 +240,9 @@ class Decision(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
     )
     reason = models.CharField(_("reason for the correction"), max_length=300, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -245,7 +274,9 @@ class Installment(models.Model):
         verbose_name = _("installment")
         verbose_name_plural = _("installments")
         ordering = ["application_id", "due_year"]
-        constraints = [models.UniqueConstraint(fields=["decision", "due_year"], name="installment_once_a_year")]
+        constraints = [
+            models.UniqueConstraint(fields=["decision", "due_year"], name="installment_once_a_year")
+        ]
 
     def __str__(self):
         return f"{self.application_id} {self.due_year} {self.amount}"
@@ -280,7 +311,9 @@ class Payment(models.Model):
         ordering = ["paid_on", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["installment"], condition=Q(kind="payment", live=True), name="payment_once_per_installment"
+                fields=["installment"],
+                condition=Q(kind="payment", live=True),
+                name="payment_once_per_installment",
             ),
             models.UniqueConstraint(fields=["voucher_no", "kind"], name="payment_voucher_unique"),
         ]
@@ -291,7 +324,9 @@ class Payment(models.Model):
 
 
 class Budget(models.Model):
-    region = models.ForeignKey("regions.Region", verbose_name=_("county"), on_delete=models.PROTECT, related_name="+")
+    region = models.ForeignKey(
+        "regions.Region", verbose_name=_("county"), on_delete=models.PROTECT, related_name="+"
+    )
     year = models.PositiveSmallIntegerField(_("year"))
     funding_source = models.CharField(_("funding source"), max_length=10, choices=FundingSource.choices)
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)

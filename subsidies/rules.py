@@ -215,7 +215,12 @@ def construction(rule: Rule | None, facts: ConstructionFacts, kind: str) -> Verd
         else:
             ok = years >= need
             checks.append(
-                Check("commitment", ok, f"承诺运营 {years} 年，{'符合' if ok else '不符合'}不低于 {need} 年的要求。", cite)
+                Check(
+                    "commitment",
+                    ok,
+                    f"承诺运营 {years} 年，{'符合' if ok else '不符合'}不低于 {need} 年的要求。",
+                    cite,
+                )
             )
         window = int(p.get("occupancy_window_months", 3))
         report = latest_occupancy(facts.occupancy, day, window)
@@ -231,7 +236,9 @@ def construction(rule: Rule | None, facts: ConstructionFacts, kind: str) -> Verd
             )
         else:
             ok = report.occupied >= threshold * facts.approved_beds  # exact: 2 × occupied ≥ beds at 50%
-            rate = (Decimal(report.occupied) / facts.approved_beds * 100).quantize(FEN, rounding=ROUND_HALF_UP)
+            rate = (Decimal(report.occupied) / facts.approved_beds * 100).quantize(
+                FEN, rounding=ROUND_HALF_UP
+            )
             checks.append(
                 Check(
                     "occupancy",
@@ -258,7 +265,11 @@ def construction(rule: Rule | None, facts: ConstructionFacts, kind: str) -> Verd
             )
     total = rule.money("amount_per_bed") * beds
     parts = int(p.get("installments", 1))
-    schedule = [(day.year + i, amt) for i, amt in enumerate(split(total, parts))] if parts > 1 else [(day.year, total)]
+    schedule = (
+        [(day.year + i, amt) for i, amt in enumerate(split(total, parts))]
+        if parts > 1
+        else [(day.year, total)]
+    )
     return _verdict(checks, total, schedule)
 
 
@@ -288,7 +299,8 @@ def operation(rule: Rule | None, facts: OperationFacts) -> Verdict:
         Check(
             "one_per_year",
             not facts.already_granted,
-            f"{facts.year} 年运营补助" + ("已批准过，不能重复申请。" if facts.already_granted else "尚未批准过。"),
+            f"{facts.year} 年运营补助"
+            + ("已批准过，不能重复申请。" if facts.already_granted else "尚未批准过。"),
             cite,
         )
     )
@@ -317,7 +329,11 @@ def operation(rule: Rule | None, facts: OperationFacts) -> Verdict:
         )
     )
     amount = (
-        (rule.money("self_care_per_bed_year") * self_total + rule.money("disabled_per_bed_year") * disabled_total) / 12
+        (
+            rule.money("self_care_per_bed_year") * self_total
+            + rule.money("disabled_per_bed_year") * disabled_total
+        )
+        / 12
     ).quantize(FEN, rounding=ROUND_HALF_UP)
     if amount <= 0:
         checks.append(Check("occupied", False, f"{facts.year} 年没有实际入住床位，不产生运营补助。", cite))

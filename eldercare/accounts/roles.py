@@ -43,6 +43,10 @@ _BUSINESS_READ = [
 # their own: eldercare/workflow/machine.py).
 _FILING_APPLY = ["workflow.view_filing", "workflow.apply_filing"]
 _FILING_DECIDE = [*_FILING_APPLY, "workflow.decide_filing"]
+# Subsidy applications (DOMAIN.md §6): townships (and civil affairs) apply; civil affairs decides
+# through the workflow (decide_filing) and may back-date a paper application or correct a decision.
+_SUBSIDY_APPLY = ["subsidies.view_application", "subsidies.add_application", "subsidies.view_decision"]
+_SUBSIDY_CIVIL = [*_SUBSIDY_APPLY, "subsidies.change_application", "subsidies.backdate_application"]
 # Contracts (DOMAIN.md §4): townships keep their homes' contracts and visits; civil affairs (who
 # supervises 医养签约) and health (the medical side) maintain them county-wide.
 _CONTRACTS = [
@@ -81,6 +85,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_FILING_DECIDE,
         *_CONTRACTS,
         "contracts.export_contract",
+        *_SUBSIDY_CIVIL,
     ],
     # colleagues in their own township; uploads staged for the county where CONTRACT.md says so
     TOWNSHIP: [
@@ -90,6 +95,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "sheets.view_importbatch",
         *_FILING_APPLY,
         *_CONTRACTS,
+        *_SUBSIDY_APPLY,
     ],
     FINANCE: [*_BUSINESS_READ, "core.switch_region", "contracts.view_contract"],
     ADMIN: [
