@@ -33,6 +33,7 @@ urlpatterns = [
     path("", include("eldercare.sheets.urls")),
     path("", include("eldercare.workflow.urls")),
     path("", include("contracts.urls")),
+    path("", include("subsidies.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/auth/token/", TokenObtainView.as_view(), name="api-token"),
     path("api/v1/", include(router.urls)),

@@ -250,6 +250,11 @@ def application_create(
         raise PermissionDenied("只有民政部门经办人员可以补录纸质申请的申请日期。")
     if application_date is not None and application_date > today:
         raise ValidationError({"application_date": "申请日期不能晚于今天。"})
+    if rule in CONSTRUCTION and fields["beds"] is None:
+        # CONTRACT.md: beds default to the 核定养老床位 — recorded on the application, so the
+        # approved-beds sum and the duplicate checks count them.
+        v = _version_on(institution, application_date or today)
+        fields["beds"] = (v.beds_eldercare if v is not None else None) or institution.beds_eldercare
     app = Application.objects.create(
         institution=institution,
         rule=rule,
@@ -314,7 +319,7 @@ def on_filing_transition(*, filing, step, actor) -> None:
             )
         from . import payments
 
-        payments.schedule_installments(decision=decision)
+        payments.schedule_installments(decision=decision, actor=actor)
 
 
 @transaction.atomic

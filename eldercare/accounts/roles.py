@@ -56,6 +56,22 @@ _CONTRACTS = [
     "contracts.view_visit",
     "contracts.add_visit",
 ]
+# Occupancy and resident rosters (DOMAIN.md §6, SECURITY.md): townships report their homes'
+# monthly occupancy (their uploads staged for the county) and keep the rosters; civil affairs
+# also corrects them and may see a full ID number (with a reason, audited); finance reads
+# occupancy.
+_OCCUPANCY_TOWNSHIP = [
+    "subsidies.add_occupancyreport",
+    "subsidies.view_occupancyreport",
+    "subsidies.add_resident",
+    "subsidies.view_resident",
+]
+_OCCUPANCY_CIVIL = [
+    *_OCCUPANCY_TOWNSHIP,
+    "subsidies.change_occupancyreport",
+    "subsidies.change_resident",
+    "subsidies.unmask_resident",
+]
 
 # County-level data maintainers upload, accept township uploads and revert imports.
 _IMPORT_COUNTY = [
@@ -86,6 +102,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_CONTRACTS,
         "contracts.export_contract",
         *_SUBSIDY_CIVIL,
+        *_OCCUPANCY_CIVIL,
     ],
     # colleagues in their own township; uploads staged for the county where CONTRACT.md says so
     TOWNSHIP: [
@@ -96,8 +113,23 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_FILING_APPLY,
         *_CONTRACTS,
         *_SUBSIDY_APPLY,
+        *_OCCUPANCY_TOWNSHIP,
     ],
-    FINANCE: [*_BUSINESS_READ, "core.switch_region", "contracts.view_contract"],
+    # Finance (DOMAIN.md §6): pays the approved subsidies, reverses and recovers, keeps the budget.
+    FINANCE: [
+        *_BUSINESS_READ,
+        "core.switch_region",
+        "contracts.view_contract",
+        "subsidies.view_occupancyreport",
+        "subsidies.record_payment",
+        "subsidies.view_payment",
+        "subsidies.view_installment",
+        "subsidies.view_budget",
+        "subsidies.add_budget",
+        "subsidies.change_budget",
+        "subsidies.view_application",
+        "subsidies.view_decision",
+    ],
     ADMIN: [
         *_BUSINESS_READ,
         "core.switch_region",
@@ -111,6 +143,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
             for verb in ("view", "add", "change", "delete")
         ],
         *[f"contracts.{verb}_serviceitem" for verb in ("view", "add", "change")],
+        *[f"subsidies.{verb}_budget" for verb in ("view", "add", "change", "delete")],
         "sheets.import_sheet",
         "sheets.view_importbatch",
         "accounts.view_user",

@@ -175,6 +175,11 @@ Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
 # Uploads live outside the web root and are never served by URL (SECURITY.md).
 PORTAL_UPLOAD_ROOT = env.path("PORTAL_UPLOAD_ROOT", default=str(BASE_DIR / "var" / "uploads"))
+# Residents' ID numbers (SECURITY.md; subsidies/idcard.py): the encryption key and the lookup-hash
+# key. Unset, each is derived from SECRET_KEY — development only; production sets both
+# (docs/operations.md "Personal data keys"; rotating one needs `reencrypt_residents`).
+PORTAL_ID_ENCRYPTION_KEY = env("PORTAL_ID_ENCRYPTION_KEY", default="")
+PORTAL_ID_HASH_KEY = env("PORTAL_ID_HASH_KEY", default="")
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 21 * 1024 * 1024
 STORAGES = {
@@ -234,6 +239,11 @@ CELERY_BEAT_SCHEDULE = {
     "contract-renewals": {"task": "contracts.notify_expiring", "schedule": crontab(hour=6, minute=40)},
     # A contract that began or ended yesterday changes a small home's stored warnings (ADR 0011).
     "contract-warnings": {"task": "contracts.refresh_warnings", "schedule": crontab(hour=0, minute=20)},
+    # Closed institutions: remaining subsidy installments stopped, paid ones flagged for recovery.
+    "subsidies-stop-closed": {
+        "task": "subsidies.stop_installments_of_closed",
+        "schedule": crontab(hour=1, minute=0),
+    },
 }
 
 # --- E-mail ---------------------------------------------------------------------------

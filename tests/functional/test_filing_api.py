@@ -226,7 +226,7 @@ def test_bad_requests_are_chinese_400s(api):
 
 def test_types_describe_forms_and_materials(api):
     types = {t["code"]: t for t in api("bj_town").get(f"{URL}types/").json()}
-    assert set(types) == {"internal_medical", "medical_runs_eldercare", "eldercare", "contract"}
+    assert set(types) == {"internal_medical", "medical_runs_eldercare", "eldercare", "contract", "subsidy"}
     run_by = types["medical_runs_eldercare"]
     assert (
         run_by["decider_role"],
