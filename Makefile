@@ -43,6 +43,7 @@ typecheck: $(STAMP) ## Django system checks (mypy with django-stubs is not set u
 
 check-deploy: $(STAMP) ## `check --deploy` on production settings
 	SECRET_KEY=check-deploy-$$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') ALLOWED_HOSTS=portal.example.gov.cn \
+	PORTAL_ID_ENCRYPTION_KEY=check-deploy-enc PORTAL_ID_HASH_KEY=check-deploy-hash \
 	DJANGO_SETTINGS_MODULE=eldercare.settings.production $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 messages: $(STAMP) ## refresh and compile the Chinese catalogue

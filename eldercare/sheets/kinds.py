@@ -11,7 +11,11 @@ A kind is an object with:
 - `revert(*, actor, batch, undo)` (raises ValidationError when it cannot);
 - optionally `preview_heading` (the preview's name column) and `describer(user, ops)` returning
   an object with `changes(op) -> [{"field", "old"?, "new"}]` and `link(op) -> url | None`, for
-  the preview of one page of planned rows (the institutions kind has the page's own describer).
+  the preview of one page of planned rows (the institutions kind has the page's own describer);
+- optionally `rules` (Chinese sentences for the upload page and the template's 填写说明, when
+  templatefiles.kind_rules has none for the kind), `choices` ({column key: labels} for the
+  template's drop-downs) and `redact_rows(rows) -> rows` (personal data masked in the annotated
+  error sheet: the residents kind masks the ID numbers).
 Kinds are listed here by dotted path and imported on first use, so a domain app plugs in a kind
 without the platform importing it at start-up."""
 
@@ -25,6 +29,8 @@ KINDS = {
     "institutions": "institutions.sheet_kind:InstitutionsKind",
     "contracts": "contracts.sheet_kind:ContractsKind",
     "visits": "contracts.sheet_kind:VisitsKind",
+    "occupancy": "subsidies.sheet_kinds:OccupancyKind",
+    "residents": "subsidies.sheet_kinds:ResidentsKind",
 }
 ALL_KINDS = ("regions", "institutions", "contracts", "occupancy", "township_reports", "residents", "visits")
 

@@ -117,7 +117,19 @@ def kind_rules(name: str) -> list[str]:
                 "Visits take effect at once, without county acceptance."
             ),
         ]
-    return []
+    return _kind_attribute(name, "rules", [])
+
+
+def _kind_attribute(name: str, attribute: str, default):
+    """What a domain app's kind states for itself (eldercare/sheets/kinds.py)."""
+    from . import kinds
+
+    try:
+        spec = kinds.get(name)
+    except KeyError:
+        return default
+    value = getattr(spec, attribute, None)
+    return type(default)(value) if value else default
 
 
 # -- the template ---------------------------------------------------------------------------
@@ -145,7 +157,7 @@ def choice_lists(kind_name: str) -> dict[str, list[str]]:
 
         return {"mode": list(Mode.labels), "visit_frequency": list(Frequency.labels)}
     if kind_name != "institutions":
-        return {}
+        return _kind_attribute(kind_name, "choices", {})
     from institutions import enums
 
     ownership = []

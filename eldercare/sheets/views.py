@@ -490,6 +490,9 @@ def annotated(request, pk):
         rows = []
         if not any(e.get("row") is None for e in errors):
             errors.insert(0, {"row": None, "column": exc.column, "message": exc.message})
+    redact = getattr(kinds.get(batch.kind), "redact_rows", None)
+    if redact is not None and rows:
+        rows = redact(rows)  # personal data stays masked (the residents' ID numbers)
     content = templatefiles.annotated_workbook(rows, errors, report.get("warnings", []))
     record(
         request.user,

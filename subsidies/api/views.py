@@ -130,7 +130,7 @@ class ApplicationCreateSerializer(serializers.Serializer):
     )
 
 
-class TransitionSerializer(serializers.Serializer):
+class ApplicationTransitionSerializer(serializers.Serializer):
     action = serializers.ChoiceField(
         choices=["submit", "resubmit", "accept", "approve", "reject", "return", "withdraw"]
     )
@@ -209,11 +209,11 @@ class ApplicationViewSet(viewsets.GenericViewSet):
         app, error = call(services.application_create, actor=request.user, institution=found[0], **data)
         return error or self._answer(app, status.HTTP_201_CREATED)
 
-    @extend_schema(request=TransitionSerializer, responses={200: ApplicationSerializer, **ERRORS})
+    @extend_schema(request=ApplicationTransitionSerializer, responses={200: ApplicationSerializer, **ERRORS})
     @action(detail=True, methods=["post"])
     def transitions(self, request, pk=None):
         app = self.get_object()
-        form = TransitionSerializer(data=request.data)
+        form = ApplicationTransitionSerializer(data=request.data)
         if not form.is_valid():
             return form_errors(form)
         data = form.validated_data

@@ -232,6 +232,8 @@ def test_template_and_upload_refused_for_kinds_the_user_may_not_import(make_user
         "institutions",
         "contracts",
         "visits",
+        "occupancy",
+        "residents",
     ]
     finance = csrf_client(make_user("fin", "finance"))
     assert finance.get("/imports/").status_code == 403
