@@ -104,6 +104,13 @@ class PolicyRule(models.Model):
     def __str__(self):
         return f"{self.document.doc_no} {self.get_kind_display()}"
 
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            stored = PolicyRule.objects.filter(pk=self.pk).values_list("params", "clause_text").first()
+            if stored is not None and (stored[0] != self.params or stored[1] != self.clause_text):
+                self.version += 1  # a decision records the version it was judged by
+        super().save(*args, **kwargs)
+
 
 class OccupancyReport(models.Model):
     institution = models.ForeignKey(

@@ -256,6 +256,10 @@ def payment_record(
         raise
 
 
+def _superseded(inst: Installment) -> bool:
+    return Decision.objects.filter(supersedes_id=inst.decision_id).exists()
+
+
 @transaction.atomic
 def _payment_record(*, actor, pk, paid_on, amount, voucher_no, payee_account, funding_source) -> Payment:
     inst = _locked_installment(pk)
@@ -270,6 +274,8 @@ def _payment_record(*, actor, pk, paid_on, amount, voucher_no, payee_account, fu
     if app.institution.status == InstitutionStatus.CLOSED:
         when = f"于 {app.institution.status_date:%Y-%m-%d} " if app.institution.status_date else ""
         raise ValidationError(f"{app.institution.name}已{when}注销，剩余补助应停止拨付，不能拨付。")
+    if _superseded(inst):
+        raise ValidationError("该期补助所依据的核定已被更正，须先由财政部门核对原拨付计划，暂不能拨付。")
     errors = {}
     amount = money(amount)
     if amount != inst.amount:

@@ -138,7 +138,7 @@ class Occupancy:
 @dataclass(frozen=True)
 class ConstructionFacts:
     application_date: datetime.date
-    run_by_medical: bool
+    run_by_medical: bool | None  # None: the registry holds no record for the application date
     approved_beds: int | None  # 核定养老床位
     beds: int | None  # applied for (default: 核定养老床位)
     beds_already_approved: int = 0  # Σ beds of this institution's approved construction decisions
@@ -169,16 +169,12 @@ def construction(rule: Rule | None, facts: ConstructionFacts, kind: str) -> Verd
         return _no_policy(day, "申请日")
     p, cite, checks = rule.params, rule.cite, []
     if p.get("requires_run_by_medical", True):
-        checks.append(
-            Check(
-                "run_by_medical",
-                facts.run_by_medical,
-                "该养老机构由医疗机构举办（医中办养）。"
-                if facts.run_by_medical
-                else "建设补助限于医疗机构举办的养老机构；该机构未登记举办医疗机构。",
-                cite,
-            )
-        )
+        message = {
+            True: "该养老机构由医疗机构举办（医中办养）。",
+            False: "建设补助限于医疗机构举办的养老机构；该机构未登记举办医疗机构。",
+            None: "机构名录中没有该机构在申请日的登记记录，无法确认是否由医疗机构举办。",
+        }[facts.run_by_medical]
+        checks.append(Check("run_by_medical", facts.run_by_medical, message, cite))
     beds = facts.beds if facts.beds is not None else facts.approved_beds
     if facts.approved_beds is None:
         checks.append(Check("approved_beds", None, "机构名录中未登记核定养老床位数，无法计算补助。", cite))
@@ -290,11 +286,20 @@ class OperationFacts:
     already_granted: bool = False  # an approved operation subsidy for this institution and year
 
 
-def operation(rule: Rule | None, facts: OperationFacts) -> Verdict:
-    counted = [m for m in facts.months if rule is not None and rule.in_force(month_end(facts.year, m.month))]
-    if rule is None or not counted:
+def operation(rule, facts: OperationFacts) -> Verdict:
+    """`rule`: the rule of each month ({1: Rule | None, …, 12: …}: the one in force on that
+    month's last day — a year may span two documents), or one Rule for the whole year."""
+    if isinstance(rule, dict):
+        by_month = {m: r for m, r in rule.items() if r is not None and r.in_force(month_end(facts.year, m))}
+    else:
+        by_month = {
+            m: rule for m in range(1, 13) if rule is not None and rule.in_force(month_end(facts.year, m))
+        }
+    counted = [m for m in facts.months if m.month in by_month]
+    if not counted:
         return _no_policy(month_end(facts.year, 12), f"{facts.year} 年各月末")
-    cite, checks = rule.cite, []
+    cite = "、".join(dict.fromkeys(r.cite for r in by_month.values()))
+    checks = []
     checks.append(
         Check(
             "one_per_year",
@@ -315,26 +320,32 @@ def operation(rule: Rule | None, facts: OperationFacts) -> Verdict:
             )
         )
         return _verdict(checks, Decimal("0"), [])
-    self_total = sum(m.self_care or 0 for m in counted if m.operating)
-    disabled_total = sum(m.disabled or 0 for m in counted if m.operating)
+    live = [m for m in counted if m.operating]
+    self_total = sum(m.self_care or 0 for m in live)
+    disabled_total = sum(m.disabled or 0 for m in live)
     outside = 12 - len(counted)
+    idle = [m.month for m in counted if not m.operating]
     checks.append(
         Check(
             "months_reported",
             True,
             f"{facts.year} 年各月末入住合计：自理 {self_total} 床·月、失能 {disabled_total} 床·月"
             + (f"（政策未生效的 {outside} 个月不计）" if outside else "")
+            + (f"（{'、'.join(f'{m}月' for m in idle)}未运营，计 0）" if idle else "")
             + "。",
             cite,
         )
     )
-    amount = (
+    # Σ over months at each month's own rates, divided by 12 and rounded half up once.
+    total = sum(
         (
-            rule.money("self_care_per_bed_year") * self_total
-            + rule.money("disabled_per_bed_year") * disabled_total
-        )
-        / 12
-    ).quantize(FEN, rounding=ROUND_HALF_UP)
+            by_month[m.month].money("self_care_per_bed_year") * (m.self_care or 0)
+            + by_month[m.month].money("disabled_per_bed_year") * (m.disabled or 0)
+            for m in live
+        ),
+        Decimal("0"),
+    )
+    amount = (total / 12).quantize(FEN, rounding=ROUND_HALF_UP)
     if amount <= 0:
         checks.append(Check("occupied", False, f"{facts.year} 年没有实际入住床位，不产生运营补助。", cite))
     return _verdict(checks, amount, [(facts.application_date.year, amount)])

@@ -63,14 +63,15 @@ def _as_rule(pr: PolicyRule | None) -> rules.Rule | None:
     return rules.Rule(pr.kind, d.doc_no, pr.clause, pr.params, d.valid_from, d.valid_to, pr.version)
 
 
-def rule_for_year(region_code: str, year: int) -> tuple[rules.Rule | None, PolicyRule | None]:
-    """The operation rule that governs year Y: the one in force at the latest month end of Y."""
-    for month in range(12, 0, -1):
-        day = rules.month_end(year, month)
-        found = rule_in_force(region_code, RuleKind.OPERATION, day)
-        if found is not None:
-            return found, _policy_rule(region_code, RuleKind.OPERATION, day)
-    return None, None
+def rules_for_year(region_code: str, year: int) -> tuple[dict, PolicyRule | None]:
+    """The operation rule of each month of year Y (the one in force on its last day: a year may
+    span two documents), and the row of the latest one (recorded on the decision)."""
+    by_month = {
+        m: rule_in_force(region_code, RuleKind.OPERATION, rules.month_end(year, m)) for m in range(1, 13)
+    }
+    latest = next((m for m in range(12, 0, -1) if by_month[m] is not None), None)
+    row = _policy_rule(region_code, RuleKind.OPERATION, rules.month_end(year, latest)) if latest else None
+    return by_month, row
 
 
 def _policy_rule(region_code: str, kind: str, day) -> PolicyRule | None:
@@ -85,6 +86,19 @@ def _version_on(inst: Institution, day: datetime.date):
     return versions_on(day).filter(institution=inst).first()
 
 
+def _facts_on(inst: Institution, day: datetime.date):
+    """The registry's facts on `day`; before the first recorded version of an institution
+    entered after it opened (no opening date recorded) the current copy stands in, as for
+    occupancy — never a silent "not operating"."""
+    v = _version_on(inst, day)
+    if v is not None:
+        return v
+    first = inst.versions.order_by("valid_from").first()
+    if first is not None and first.valid_from > day and inst.opened_on is None:
+        return inst
+    return None
+
+
 def approved_construction_beds(inst: Institution, exclude=None) -> int:
     """Σ beds of this institution's approved construction applications (their current decisions)."""
     qs = Application.objects.filter(institution=inst, rule__in=CONSTRUCTION, filing__status="approved")
@@ -94,7 +108,7 @@ def approved_construction_beds(inst: Institution, exclude=None) -> int:
 
 
 def construction_facts(app: Application) -> rules.ConstructionFacts:
-    v = _version_on(app.institution, app.application_date)
+    v = _facts_on(app.institution, app.application_date)
     approved = v.beds_eldercare if v is not None else None
     reports = tuple(
         rules.Occupancy(o.month, o.self_care, o.disabled)
@@ -106,7 +120,7 @@ def construction_facts(app: Application) -> rules.ConstructionFacts:
     )
     return rules.ConstructionFacts(
         application_date=app.application_date,
-        run_by_medical=bool(v is not None and v.run_by_id),
+        run_by_medical=(bool(v.run_by_id) if v is not None else None),
         approved_beds=approved,
         beds=app.beds if app.beds is not None else approved,
         beds_already_approved=approved_construction_beds(app.institution, exclude=app),
@@ -126,7 +140,7 @@ def operation_facts(app: Application) -> rules.OperationFacts:
     months = []
     for m in range(1, 13):
         end = rules.month_end(year, m)
-        v = _version_on(app.institution, end)
+        v = _facts_on(app.institution, end)
         operating = bool(
             v is not None and v.status == Status.OPERATING and (v.opened_on is None or v.opened_on <= end)
         )
@@ -158,13 +172,29 @@ def judge(app: Application) -> tuple[rules.Verdict, PolicyRule | None, dict]:
     """The verdict for the application as the data stand now, the rule row, and the facts."""
     region = app.institution.region_id
     if app.rule == RuleKind.OPERATION:
-        rule, row = rule_for_year(region, app.year)
+        by_month, row = rules_for_year(region, app.year)
         facts = operation_facts(app)
-        return rules.operation(rule, facts), row, _plain(facts)
+        applied = {str(m): _policy_of(r) for m, r in by_month.items() if r is not None}
+        return rules.operation(by_month, facts), row, {**_plain(facts), "policy": applied}
     rule = rule_in_force(region, app.rule, app.application_date)
     row = _policy_rule(region, app.rule, app.application_date) if rule else None
     facts = construction_facts(app)
-    return rules.construction(rule, facts, app.rule), row, _plain(facts)
+    return rules.construction(rule, facts, app.rule), row, {**_plain(facts), "policy": _policy_of(rule)}
+
+
+def _policy_of(rule: rules.Rule | None) -> dict | None:
+    """What the decision was judged by, kept with it: the document, clause, validity, version
+    and the parameters themselves (amounts and thresholds)."""
+    if rule is None:
+        return None
+    return {
+        "doc_no": rule.doc_no,
+        "clause": rule.clause,
+        "valid_from": str(rule.valid_from),
+        "valid_to": str(rule.valid_to) if rule.valid_to else None,
+        "version": rule.version,
+        "params": rule.params,
+    }
 
 
 def current_decision(app: Application) -> Decision | None:
@@ -300,22 +330,31 @@ def on_filing_transition(*, filing, step, actor) -> None:
         .get(pk=filing.subject_id)
     )
     if step.to_state == "submitted":
-        if not app.backdated:
+        # The application date is the first submission's: a resubmission after a return keeps it
+        # (the correction does not move the applicant to a later policy or occupancy window).
+        if not app.backdated and step.from_state == "draft":
             app.application_date = step.day
             app.save(update_fields=["application_date"])
         _decide(app, actor=actor)
     elif step.to_state == "approved":
+        from eldercare.workflow.services import TransitionRefused
+
+        # One approval at a time per institution: the beds sum and one-per-year read the others.
+        Institution.objects.select_for_update().get(pk=app.institution_id)
         decision = current_decision(app)
         if decision is None or decision.eligible is not True:
             failed = [c["message"] for c in (decision.checks if decision else []) if c["passed"] is not True]
-            raise ValidationError("不符合补助条件，不能批准：" + "；".join(failed or ["数据不完整"]))
+            raise TransitionRefused(
+                "不符合补助条件，不能批准：" + "；".join(failed or ["数据不完整"]), "state"
+            )
         fresh, _row, _facts = judge(app)
         if fresh.eligible is not True or fresh.amount != decision.amount:
             # The data moved since the officer's judgement was shown (another approval used the
             # beds, a report changed): nothing is approved on figures nobody looked at.
             now = f"{fresh.amount} 元" if fresh.eligible else "不符合条件"
-            raise ValidationError(
-                f"数据已变化：按最新数据核定为{now}（原核定 {decision.amount} 元）。请先“重新核定”，查看结果后再批准。"
+            raise TransitionRefused(
+                f"数据已变化：按最新数据核定为{now}（原核定 {decision.amount} 元）。请先“重新核定”，查看结果后再批准。",
+                "state",
             )
         from . import payments
 
@@ -331,8 +370,12 @@ def application_rejudge(*, actor, application: Application) -> Decision:
         .select_related("institution", "filing")
         .get(pk=application.pk)
     )
-    _check(actor, app.institution, "subsidies.view_application")
-    if app.filing is not None and app.filing.status in ("approved", "rejected", "withdrawn"):
+    status = app.filing.status if app.filing is not None else "draft"
+    # The applicant side before acceptance; once accepted, only the deciding side — what the
+    # officer approves is what the officer has seen judged.
+    needed = "subsidies.change_application" if status == "accepted" else "subsidies.add_application"
+    _check(actor, app.institution, needed)
+    if status in ("approved", "rejected", "withdrawn"):
         raise ValidationError(f"申请已{app.filing.status_label}，不能重新核定；批准后的更正请用“更正核定”。")
     decision = _decide(app, actor=actor, reason="重新核定")
     record(

@@ -104,7 +104,7 @@ def test_approving_an_ineligible_application_is_refused(api, homes, monkeypatch)
     town.post(f"{URL}{pk}/transitions/", {"action": "submit"})
     civil.post(f"{URL}{pk}/transitions/", {"action": "accept"})
     resp = civil.post(f"{URL}{pk}/transitions/", {"action": "approve"})
-    assert resp.status_code == 400 and "不符合补助条件，不能批准" in resp.json()["detail"]
+    assert resp.status_code == 409 and "不符合补助条件，不能批准" in resp.json()["detail"]
     assert (
         civil.post(f"{URL}{pk}/transitions/", {"action": "reject", "comment": "非医疗机构举办"}).json()[
             "status"
@@ -176,3 +176,71 @@ def test_scope_and_bad_input(api, homes):
     assert resp.status_code == 400 and resp.json()["detail"].startswith("rule：")
     resp = api("bj_town").post(URL, {"institution": run.credit_code, "rule": "operation"})
     assert resp.status_code == 400 and "补助年度" in resp.json()["detail"]
+
+
+def test_review_regressions(api, homes, make_user, monkeypatch):
+    """A resubmission keeps the first submission's date; finance cannot re-judge; after
+    acceptance only civil affairs re-judges; a policy rule's change bumps its version."""
+    from subsidies.models import PolicyRule
+
+    run, _ = homes
+    town, civil = api("bj_town"), api("civil1")
+    make_user("fin1", "finance", "370306000000")
+    fin = api("fin1")
+    at(monkeypatch, D(2027, 7, 20))
+    pk = town.post(URL, {"institution": run.credit_code, "rule": "construction_conversion"}).json()["id"]
+    town.post(f"{URL}{pk}/transitions/", {"action": "submit"})
+    civil.post(f"{URL}{pk}/transitions/", {"action": "return", "comment": "请补充改建说明"})
+    at(monkeypatch, D(2027, 7, 27))  # after 东政办〔2022〕42号 expired
+    body = town.post(f"{URL}{pk}/transitions/", {"action": "submit"}).json()
+    assert body["application_date"] == "2027-07-20" and body["eligible"] is True
+    assert fin.post(f"{URL}{pk}/rejudge/").status_code == 403
+    civil.post(f"{URL}{pk}/transitions/", {"action": "accept"})
+    assert town.post(f"{URL}{pk}/rejudge/").status_code == 403
+    assert civil.post(f"{URL}{pk}/rejudge/").status_code == 200
+    rule = PolicyRule.objects.get(kind="construction_conversion")
+    rule.params = {**rule.params, "amount_per_bed": "2500.00"}
+    rule.save()
+    assert PolicyRule.objects.get(pk=rule.pk).version == 2
+
+
+def test_a_corrected_decisions_old_installments_are_not_paid(api, homes, make_user, monkeypatch):
+    from django.core.exceptions import ValidationError
+
+    from subsidies import payments, services
+    from subsidies.models import Application
+
+    run, _ = homes
+    town, civil = api("bj_town"), api("civil1")
+    fin = make_user("fin1", "finance", "370306000000")
+    at(monkeypatch, D(2026, 3, 2))
+    pk = town.post(
+        URL,
+        {
+            "institution": run.credit_code,
+            "rule": "construction_new_rented",
+            "lease_start": "2026-01-01",
+            "lease_end": "2031-01-01",
+        },
+    ).json()["id"]
+    town.post(f"{URL}{pk}/transitions/", {"action": "submit"})
+    civil.post(f"{URL}{pk}/transitions/", {"action": "accept"})
+    civil.post(f"{URL}{pk}/transitions/", {"action": "approve"})
+    app = Application.objects.get(pk=pk)
+    from eldercare.accounts.models import User
+
+    services.decision_correct(
+        actor=User.objects.get(username="civil1"), application=app, reason="核定床位更正"
+    )
+    first = Installment.objects.filter(application=app).order_by("due_year").first()
+    with pytest.raises(ValidationError) as exc:
+        payments.payment_record(
+            actor=fin,
+            installment=first,
+            paid_on=D(2026, 3, 2),
+            amount=first.amount,
+            voucher_no="CZ-2026-001",
+            payee_account="6222000011112222",
+            funding_source="county",
+        )
+    assert "核定已被更正" in exc.value.messages[0]

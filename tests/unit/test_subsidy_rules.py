@@ -231,3 +231,28 @@ def test_operation_once_per_year():
 def test_split_and_add_years():
     assert r.split(Decimal("100.00"), 3) == [Decimal("33.33"), Decimal("33.33"), Decimal("33.34")]
     assert r.add_years(D(2024, 2, 29), 5) == D(2029, 2, 28)
+
+
+def test_operation_across_two_documents_counts_every_month_at_its_own_rates():
+    """A county's own document from July replaces the default: both halves count."""
+    county = r.Rule(
+        r.OPERATION,
+        "某县〔2025〕7号",
+        "三",
+        {"self_care_per_bed_year": "2400.00", "disabled_per_bed_year": "3000.00"},
+        D(2025, 7, 1),
+        None,
+    )
+    default = r.Rule(
+        r.OPERATION, "东政办〔2022〕42号", "三(一)", POLICY[r.OPERATION], D(2022, 7, 26), D(2025, 6, 30)
+    )
+    by_month = {m: (default if m <= 6 else county) for m in range(1, 13)}
+    v = r.operation(by_month, op(months=months(30, 20)))
+    # Jan–Jun: (2000×30 + 2400×20)×6 = 648,000; Jul–Dec: (2400×30 + 3000×20)×6 = 792,000; / 12
+    assert v.amount == Decimal("120000.00")
+    assert "东政办〔2022〕42号 三(一)、某县〔2025〕7号 三" == v.checks[0].clause
+
+
+def test_unknown_registry_facts_are_incomplete_not_a_refusal():
+    v = r.construction(rule(r.CONVERSION), facts(run_by_medical=None), r.CONVERSION)
+    assert v.eligible is None and check(v, "run_by_medical").passed is None
