@@ -34,7 +34,7 @@ from institutions.enums import Family, Status
 from institutions.models import Institution, versions_on
 
 from . import rules
-from .models import CONSTRUCTION, Application, Decision, OccupancyReport, PolicyRule, RuleKind
+from .models import CONSTRUCTION, Application, Decision, OccupancyReport, PolicyDocument, PolicyRule, RuleKind
 
 
 # -- the policy in force ----------------------------------------------------------------------
@@ -42,18 +42,29 @@ def _ancestors(code: str) -> list[str]:
     return [code[:n].ljust(12, "0") for n in (12, 9, 6, 4, 2)]
 
 
-def rule_in_force(region_code: str, kind: str, day: datetime.date) -> rules.Rule | None:
-    """The nearest document's rule of `kind` valid on `day` (the region's own, its county's, …,
-    else the default document without a region)."""
-    candidates = (
-        PolicyRule.objects.filter(kind=kind, document__valid_from__lte=day)
-        .filter(Q(document__valid_to__isnull=True) | Q(document__valid_to__gte=day))
-        .filter(Q(document__region__isnull=True) | Q(document__region_id__in=_ancestors(region_code)))
-        .select_related("document")
+def document_in_force(region_code: str, day: datetime.date) -> PolicyDocument | None:
+    """The policy document governing the region on `day`: the nearest one (the region's own,
+    its county's, …) valid that day, the latest issued winning a tie; else the portal's default
+    (no region). A county with a policy of its own is judged by it alone — a rule it does not
+    have is not taken from another county's document."""
+    docs = (
+        PolicyDocument.objects.filter(valid_from__lte=day)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=day))
+        .filter(Q(region__isnull=True) | Q(region_id__in=_ancestors(region_code)))
     )
     depth = {code: i for i, code in enumerate(_ancestors(region_code))}
-    best = min(candidates, key=lambda r: depth.get(r.document.region_id, 99), default=None)
-    return _as_rule(best)
+    return min(
+        docs, key=lambda d: (depth.get(d.region_id, 99), -d.valid_from.toordinal(), -d.pk), default=None
+    )
+
+
+def rule_in_force(region_code: str, kind: str, day: datetime.date) -> rules.Rule | None:
+    """The rule of `kind` in the document in force for the region on `day` (None: no document,
+    or the document has no such rule — both read 「没有有效补助政策」)."""
+    doc = document_in_force(region_code, day)
+    if doc is None:
+        return None
+    return _as_rule(PolicyRule.objects.filter(document=doc, kind=kind).select_related("document").first())
 
 
 def _as_rule(pr: PolicyRule | None) -> rules.Rule | None:

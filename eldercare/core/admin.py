@@ -91,6 +91,32 @@ class AuditedAdminMixin:
             detail={"via": "admin"},
         )
 
+    def save_formset(self, request, form, formset, change):
+        """Inline rows (a policy document's rules) are audited like the parent."""
+        from eldercare.audit.models import Action
+        from eldercare.audit.services import diff, record
+
+        before = {
+            f.instance.pk: self._values(type(f.instance).objects.get(pk=f.instance.pk))
+            for f in formset.forms
+            if f.instance.pk and f.has_changed()
+        }
+        super().save_formset(request, form, formset, change)
+        for obj in formset.new_objects:
+            record(
+                request.user, Action.CREATE, obj, changes=diff({}, self._values(obj)), detail={"via": "admin"}
+            )
+        for obj, _fields in formset.changed_objects:
+            record(
+                request.user,
+                Action.UPDATE,
+                obj,
+                changes=diff(before.get(obj.pk, {}), self._values(obj)),
+                detail={"via": "admin"},
+            )
+        for obj in formset.deleted_objects:
+            record(request.user, Action.DELETE, obj, detail={"via": "admin"})
+
     def delete_model(self, request, obj):
         from eldercare.audit.models import Action
         from eldercare.audit.services import record
