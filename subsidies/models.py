@@ -228,6 +228,14 @@ class Application(models.Model):
     def __str__(self):
         return f"{self.get_rule_display()} · {self.institution}"
 
+    @staticmethod
+    def scope_visible(qs, actor):
+        """A draft belongs to its applicant side (as a filing's does, eldercare/workflow/models.py):
+        officers see applications once submitted."""
+        if "township" in getattr(actor, "roles", ()):
+            return qs
+        return qs.exclude(Q(filing__status="draft") & ~Q(created_by_id=getattr(actor, "pk", None)))
+
 
 class Decision(models.Model):
     """One judgement of an application: the rule version, the facts as they were, every check,

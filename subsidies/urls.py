@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import finance_views
+from . import documents, finance_views, views
 
 app_name = "subsidies"
 
@@ -8,4 +8,26 @@ urlpatterns = [
     path("subsidies/liabilities/", finance_views.liabilities, name="liabilities"),
     path("subsidies/liabilities/export/", finance_views.liabilities_export, name="liabilities_export"),
     path("subsidies/budgets/", finance_views.budget_save, name="budget_save"),
+    path("subsidies/applications/", views.application_list, name="application_list"),
+    path("subsidies/applications/new/", views.application_new, name="application_new"),
+    path("subsidies/applications/<int:pk>/", views.application_detail, name="application_detail"),
+    path(
+        "subsidies/applications/<int:pk>/transition/",
+        views.application_transition,
+        name="application_transition",
+    ),
+    path("subsidies/applications/<int:pk>/rejudge/", views.application_rejudge, name="application_rejudge"),
+    path("subsidies/applications/<int:pk>/correct/", views.application_correct, name="application_correct"),
+    path(
+        "subsidies/applications/<int:pk>/installments/<int:installment>/pay/",
+        views.installment_pay,
+        name="installment_pay",
+    ),
+    path(
+        "subsidies/applications/<int:pk>/payments/<int:payment>/reverse/",
+        views.payment_reverse,
+        name="payment_reverse",
+    ),
+    path("subsidies/applications/<int:pk>/form/", documents.form_html, name="application_form"),
+    path("subsidies/applications/<int:pk>/form.pdf", documents.form_pdf, name="application_form_pdf"),
 ]

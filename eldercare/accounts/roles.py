@@ -143,7 +143,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
             for verb in ("view", "add", "change", "delete")
         ],
         *[f"contracts.{verb}_serviceitem" for verb in ("view", "add", "change")],
-        *[f"subsidies.{verb}_{m}" for m in ("policydocument", "policyrule") for verb in ("view", "add", "change")],
+        *[
+            f"subsidies.{verb}_{m}"
+            for m in ("policydocument", "policyrule")
+            for verb in ("view", "add", "change")
+        ],
         *[f"subsidies.{verb}_budget" for verb in ("view", "add", "change", "delete")],
         "sheets.import_sheet",
         "sheets.view_importbatch",

@@ -10,6 +10,7 @@ NAV_ITEMS = [
     # The filing pages are Chinese-only for now (like their templates).
     ("workflow:list", "备案审批", "clipboard-check", "workflow.view_filing"),
     ("contracts:list", "医养签约", "journal-medical", "contracts.view_contract"),
+    ("subsidies:application_list", "床位补贴", "cash-stack", "subsidies.view_application"),
     ("subsidies:liabilities", "补助资金", "cash-coin", "subsidies.view_budget"),
     ("sheets:list", _("Bulk import"), "file-earmark-arrow-up", "sheets.view_importbatch"),
     ("regions:list", _("Regions"), "diagram-3", "regions.view_region"),

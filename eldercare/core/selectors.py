@@ -87,6 +87,12 @@ def home_cards(actor, region) -> list[dict]:
                 "icon": "shield-exclamation",
             }
         )
+    if actor.has_perm("subsidies.view_application"):
+        from subsidies.views import pending_card
+
+        card = pending_card(actor, region)
+        if card:
+            cards.append(card)
     return cards
 
 
