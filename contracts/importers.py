@@ -15,9 +15,8 @@ import re
 from dataclasses import dataclass, field
 
 from eldercare.sheets import values as v
-from eldercare.sheets.headers import Column, find_header
-from eldercare.sheets.kinds import Validation
-from eldercare.sheets.readers import SheetError, iter_rows
+from eldercare.sheets.headers import Column
+from eldercare.sheets.tables import EXAMPLE_PREFIX, FOOTER_PREFIXES, Table, read_table  # noqa: F401 - shared
 from institutions import credit_code as cc
 
 from .models import Frequency, Mode
@@ -58,20 +57,6 @@ VISIT_COLUMNS = [
 CONTRACT_CANONICAL = {c.key: c.canonical for c in CONTRACT_COLUMNS}
 VISIT_CANONICAL = {c.key: c.canonical for c in VISIT_COLUMNS}
 
-EXAMPLE_PREFIX = "示例"
-# A footer line under the table (填表人、审核人、联系电话 …): one filled cell starting with these.
-FOOTER_PREFIXES = (
-    "填表人",
-    "填报人",
-    "制表人",
-    "审核人",
-    "负责人",
-    "联系人",
-    "联系电话",
-    "注：",
-    "注:",
-    "说明",
-)
 PORTAL_NO = re.compile(r"^JG\d{8}$")
 SERVICE_SEPARATORS = re.compile(r"[、,，;；\s]+")
 NO_SERVICES = {"无"}
@@ -93,54 +78,6 @@ READ_MODE = v.chooser(dict(Mode.choices), synonyms=_MODE_SYNONYMS, column="合�
 READ_FREQUENCY = v.chooser(dict(Frequency.choices), synonyms=_FREQUENCY_SYNONYMS, column="巡诊频次")
 # Everyday words for a few checklist entries (the entries' own names and codes always match).
 SERVICE_SYNONYMS = {"巡诊": "visits", "体检": "checkup", "转诊": "referral"}
-
-
-# -- reading the table ------------------------------------------------------------------------
-@dataclass
-class Table:
-    rows: list[tuple[int, dict]]  # (sheet row number, {column key: raw cell})
-    out: Validation
-
-
-def read_table(data: bytes, columns: list[Column], *, hint: str) -> Table:
-    """Find the header among the first 15 rows; then every data row as {key: raw}, skipping
-    blank rows, a 合计/总计 row, footer lines (填表人 …) and the template's 示例 row. Errors
-    about the header (a missing required column) end the validation: `rows` is then empty."""
-    out = Validation()
-    raw_rows = list(iter_rows(data))  # contract and visit sheets are hundreds of rows
-    header = find_header(raw_rows[:15], columns)
-    if header is None:
-        raise SheetError(hint)
-    if header.missing_required:
-        for name in header.missing_required:
-            out.errors.append({"row": header.row, "column": name, "message": f"缺少必填列“{name}”。"})
-        return Table([], out)
-    for name in header.unknown:
-        out.warnings.append({"row": header.row, "column": name, "message": "未识别的列，已忽略。"})
-    out.skipped = header.row - 1  # the title and 填报单位 rows above the header
-    positions = [(pos, col.key) for pos, col in header.columns.items()]
-    first_key = next((c.key for c in columns if c.key == "agreement_no"), columns[0].key)
-    rows = []
-    for number, raw in enumerate(raw_rows[header.row :], start=header.row + 1):
-        width = len(raw)
-        cells = {key: (raw[pos] if pos < width else "") for pos, key in positions}
-        if all(v.fold(c) == "" for c in cells.values()) or v.is_total_row(raw):
-            out.skipped += 1
-            continue
-        filled = [v.fold(c) for c in raw if v.fold(c) != ""]
-        if len(filled) == 1 and filled[0].startswith(FOOTER_PREFIXES):
-            out.skipped += 1
-            out.warnings.append({"row": number, "column": None, "message": "表尾说明行，未导入。"})
-            continue
-        lead = cells.get(first_key)
-        if isinstance(lead, str) and v.fold(lead).startswith(EXAMPLE_PREFIX):
-            out.skipped += 1
-            canonical = next(c.canonical for c in columns if c.key == first_key)
-            out.warnings.append({"row": number, "column": canonical, "message": "模板中的示例行，未导入。"})
-            continue
-        rows.append((number, cells))
-    out.rows_total = len(rows)
-    return Table(rows, out)
 
 
 # -- cells --------------------------------------------------------------------------------------

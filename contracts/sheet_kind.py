@@ -192,6 +192,7 @@ class ContractsKind:
         table = importers.read_table(
             data,
             importers.CONTRACT_COLUMNS,
+            example_key="agreement_no",
             hint="未找到表头行：表头须包含 协议编号、医疗机构信用代码、养老机构信用代码、合作方式、开始日期、结束日期 等列（可下载导入模板对照）。",
         )
         out = table.out
@@ -775,6 +776,7 @@ class VisitsKind:
         table = importers.read_table(
             data,
             importers.VISIT_COLUMNS,
+            example_key="agreement_no",
             hint="未找到表头行：表头须包含 医疗机构信用代码、协议编号、巡诊日期 等列（可下载导入模板对照）。",
         )
         out = table.out

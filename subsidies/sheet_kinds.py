@@ -36,15 +36,15 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from contracts.importers import FOOTER_PREFIXES, read_reference
+from contracts.importers import read_reference
 from eldercare.accounts.roles import TOWNSHIP
 from eldercare.accounts.scope import SYSTEM, actor_prefix
 from eldercare.audit.models import Action
 from eldercare.audit.services import record, record_bulk
+from eldercare.sheets import tables
 from eldercare.sheets import values as v
 from eldercare.sheets.headers import Column, find_header
 from eldercare.sheets.kinds import CREATE, UNCHANGED, UPDATE, Validation
-from eldercare.sheets.readers import SheetError, iter_rows
 from institutions.enums import Family
 from institutions.models import Institution
 
@@ -52,7 +52,6 @@ from . import idcard
 from . import occupancy as svc
 from .models import OccupancyReport, Resident
 
-EXAMPLE_PREFIX = "示例"
 _INSTITUTION_SYNONYMS = (
     "养老机构统一社会信用代码",
     "养老服务机构信用代码",
@@ -115,44 +114,9 @@ MIN_YEAR = 2000
 
 # -- reading ------------------------------------------------------------------------------------
 def read_table(data: bytes, columns: list[Column], *, hint: str, example_key: str):
-    """The header among the first 15 rows, then every data row as (sheet row, {key: raw}),
-    skipping blank rows, a 合计/总计 row, footer lines (填表人 …) and the template's 示例 row."""
-    out = Validation()
-    raw_rows = list(iter_rows(data))
-    header = find_header(raw_rows[:15], columns)
-    if header is None:
-        raise SheetError(hint)
-    if header.missing_required:
-        for name in header.missing_required:
-            out.errors.append({"row": header.row, "column": name, "message": f"缺少必填列“{name}”。"})
-        return [], out
-    for name in header.unknown:
-        out.warnings.append({"row": header.row, "column": name, "message": "未识别的列，已忽略。"})
-    out.skipped = header.row - 1
-    positions = [(pos, col.key) for pos, col in header.columns.items()]
-    canonical = {c.key: c.canonical for c in columns}
-    rows = []
-    for number, raw in enumerate(raw_rows[header.row :], start=header.row + 1):
-        width = len(raw)
-        cells = {key: (raw[pos] if pos < width else "") for pos, key in positions}
-        if all(v.fold(c) == "" for c in cells.values()) or v.is_total_row(raw):
-            out.skipped += 1
-            continue
-        filled = [v.fold(c) for c in raw if v.fold(c) != ""]
-        if len(filled) == 1 and filled[0].startswith(FOOTER_PREFIXES):
-            out.skipped += 1
-            out.warnings.append({"row": number, "column": None, "message": "表尾说明行，未导入。"})
-            continue
-        lead = cells.get(example_key)
-        if isinstance(lead, str) and v.fold(lead).startswith(EXAMPLE_PREFIX):
-            out.skipped += 1
-            out.warnings.append(
-                {"row": number, "column": canonical[example_key], "message": "模板中的示例行，未导入。"}
-            )
-            continue
-        rows.append((number, cells))
-    out.rows_total = len(rows)
-    return rows, out
+    """The shared table reader (eldercare/sheets/tables.py) as (rows, validation)."""
+    table = tables.read_table(data, columns, hint=hint, example_key=example_key)
+    return table.rows, table.out
 
 
 def read_month(raw):
