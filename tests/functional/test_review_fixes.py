@@ -145,8 +145,19 @@ def test_load_demo_is_idempotent_and_refused_outside_debug(db, settings, monkeyp
     from contracts.models import Contract
 
     assert Contract.objects.count() == 6  # contracts in every derived status, once
+    from subsidies.models import Application, Payment
+
+    # subsidy applications in every state, one approved with its first installment paid
+    assert sorted(Application.objects.values_list("filing__status", flat=True)) == [
+        "accepted",
+        "approved",
+        "draft",
+        "rejected",
+        "submitted",
+    ]
+    assert Payment.objects.count() == 1
     # filings in every open state, made through the service, once
-    assert sorted(Filing.objects.values_list("status", flat=True)) == [
+    assert sorted(Filing.objects.exclude(type__code="subsidy").values_list("status", flat=True)) == [
         "accepted",
         "approved",
         "draft",

@@ -54,6 +54,9 @@ class Command(BaseCommand):
 
             filings = demo_filings.load()
             contracts = demo_contracts.load()
+            from eldercare.core.demo import subsidies as demo_subsidies
+
+            applications = demo_subsidies.load()
         from institutions.models import Institution
 
         self.stdout.write(self.style.SUCCESS(f"Demo regions: {Region.objects.count()} ({created} new)."))
@@ -64,6 +67,8 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"Demo filings: {filings}."))
         if contracts:
             self.stdout.write(self.style.SUCCESS(f"Demo contracts: {contracts}."))
+        if applications:
+            self.stdout.write(self.style.SUCCESS(f"Demo subsidy applications: {applications}."))
         if not quiet_logins:
             self._print_logins()
 
