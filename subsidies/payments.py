@@ -653,6 +653,7 @@ COLUMNS = [
     ("paid_higher", "已拨付·上级补助"),
     ("paid_county", "已拨付·县财政"),
     ("paid_total", "已拨付合计"),
+    ("arrears", "以前年度欠拨"),
     ("committed", "当年应拨未拨"),
     ("future", "以后年度应拨"),
     ("balance", "预算结余"),
@@ -660,8 +661,9 @@ COLUMNS = [
 EXPLANATION = (
     "口径：已拨付＝当年拨付 − 当年冲销 − 当年追回（按各笔记录的日期计入年度，已报年度的数字不因以后的冲销而改变）；"
     "当年应拨未拨＝已批准、计划于当年拨付而尚未拨付的各期补助（含以前年度批准的分期）；"
+    "以前年度欠拨＝计划于以前年度拨付、至今仍未拨付的各期补助（仍须从当年起拨付）；"
     "以后年度应拨＝计划于以后年度拨付的各期补助（如租用场地新建床位的五年分期）；"
-    "尚未拨付的款项在拨付时确定资金来源，故只列合计；预算结余＝预算合计 − 已拨付合计 − 当年应拨未拨。"
+    "尚未拨付的款项在拨付时确定资金来源，故只列合计；预算结余＝预算合计 − 已拨付合计 − 以前年度欠拨 − 当年应拨未拨。"
 )
 
 
@@ -723,10 +725,11 @@ def liabilities(*, actor, region, years) -> list[dict]:
         }
     )
     due = scope_queryset(
-        Installment.objects.filter(status=Installment.Status.SCHEDULED, due_year__gte=first),
+        Installment.objects.filter(status=Installment.Status.SCHEDULED),
         actor,
         region=code,
     ).aggregate(
+        **{f"a{y}": Sum("amount", filter=Q(due_year__lt=y)) for y in years},
         **{f"c{y}": Sum("amount", filter=Q(due_year=y)) for y in years},
         **{f"f{y}": Sum("amount", filter=Q(due_year__gt=y)) for y in years},
     )
@@ -742,9 +745,12 @@ def liabilities(*, actor, region, years) -> list[dict]:
             row[f"paid_{s}"] = v(paid, f"p{y}_{s}")
         row["budget_total"] = row["budget_higher"] + row["budget_county"]
         row["paid_total"] = row["paid_higher"] + row["paid_county"]
+        # Arrears: installments due before year y and still unpaid today (an overdue one must
+        # not vanish from the table — it is paid out of a later year's money).
+        row["arrears"] = v(due, f"a{y}")
         row["committed"] = v(due, f"c{y}")
         row["future"] = v(due, f"f{y}")
-        row["balance"] = row["budget_total"] - row["paid_total"] - row["committed"]
+        row["balance"] = row["budget_total"] - row["paid_total"] - row["arrears"] - row["committed"]
         rows.append(row)
     return rows
 

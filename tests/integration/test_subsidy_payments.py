@@ -490,18 +490,18 @@ EXPECTED = {
     2025: {
         "budget_higher": "100000.00", "budget_county": "50000.00", "budget_total": "150000.00",
         "paid_higher": "60000.00", "paid_county": "0.00", "paid_total": "60000.00",
-        "committed": "0.00", "future": "180000.00", "balance": "90000.00",
+        "arrears": "0.00", "committed": "0.00", "future": "180000.00", "balance": "90000.00",
     },
     2026: {
         "budget_higher": "400000.00", "budget_county": "300000.00", "budget_total": "700000.00",
         # 600,000 (B again) − 10,000 (A 2025 recovered); 60,000 (A 2026) + 600,000 − 600,000 (B reversed)
         "paid_higher": "590000.00", "paid_county": "60000.00", "paid_total": "650000.00",
-        "committed": "0.00", "future": "180000.00", "balance": "50000.00",
+        "arrears": "0.00", "committed": "0.00", "future": "180000.00", "balance": "50000.00",
     },
     2027: {
         "budget_higher": "0.00", "budget_county": "0.00", "budget_total": "0.00",
         "paid_higher": "0.00", "paid_county": "0.00", "paid_total": "0.00",
-        "committed": "60000.00", "future": "120000.00", "balance": "-60000.00",
+        "arrears": "0.00", "committed": "60000.00", "future": "120000.00", "balance": "-60000.00",
     },
 }  # fmt: skip
 
@@ -692,3 +692,17 @@ def test_two_officers_paying_one_installment_at_once_yield_one_payment(regions, 
     assert sorted(results) == sorted(["ok", "该期补助已拨付，不能重复拨付。"]), results
     assert Payment.objects.filter(installment_id=first.pk).count() == 1
     assert Installment.objects.get(pk=first.pk).status == "paid"
+
+
+@pytest.mark.django_db
+def test_an_overdue_installment_stays_in_the_table_as_arrears(regions, fin):
+    """An installment due last year and still unpaid does not vanish: it is arrears this year."""
+    installments = rented_60(home())  # five of 60,000 from the application year
+    first = installments[0]
+    rows = {
+        r["year"]: r
+        for r in payments.liabilities(actor=fin, region="370306000000", years=[first.due_year + 1])
+    }
+    row = rows[first.due_year + 1]
+    assert row["arrears"] == M("60000.00") and row["committed"] == M("60000.00")
+    assert row["balance"] == -(row["arrears"] + row["committed"])
