@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import documents, finance_views, views
+from . import documents, finance_views, roster_views, views
 
 app_name = "subsidies"
 
@@ -30,4 +30,8 @@ urlpatterns = [
     ),
     path("subsidies/applications/<int:pk>/form/", documents.form_html, name="application_form"),
     path("subsidies/applications/<int:pk>/form.pdf", documents.form_pdf, name="application_form_pdf"),
+    path("subsidies/occupancy/", roster_views.occupancy_grid, name="occupancy"),
+    path("subsidies/residents/", roster_views.resident_list, name="residents"),
+    path("subsidies/residents/<int:pk>/unmask/", roster_views.resident_unmask, name="resident_unmask"),
+    path("subsidies/duplicates/", roster_views.duplicates, name="duplicates"),
 ]
