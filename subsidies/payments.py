@@ -229,6 +229,78 @@ def schedule_installments(*, decision: Decision, actor=None) -> list[Installment
     return rows
 
 
+@transaction.atomic
+def reconcile_after_correction(*, actor, application) -> list[Installment]:
+    """After a correction (`services.decision_correct`), finance brings the schedule in line with
+    the current decision: installments of superseded decisions not yet paid are stopped; for each
+    year of the current decision's schedule what was already paid that year (net, on the old
+    installments) is deducted and the rest scheduled; a year already paid beyond the new amount
+    flags that payment's installment for recovery of the difference. A current decision that is
+    not eligible stops everything unpaid and flags everything paid. Returns the new installments."""
+    app = (
+        Application.objects.select_for_update(of=("self",))
+        .select_related("institution")
+        .get(pk=application.pk)
+    )
+    _check_money_writer(actor, app.institution.region_id)
+    current = app.decisions.filter(superseded_by__isnull=True).order_by("-created_at", "-id").first()
+    old = list(
+        Installment.objects.select_for_update(of=("self",)).filter(application=app).exclude(decision=current)
+    )
+    if not old:
+        raise ValidationError("该申请没有需要核对的原拨付计划。")
+    paid_by_year: dict[int, Decimal] = {}
+    for inst in old:
+        net = inst.payments.aggregate(n=Sum("amount"))["n"] or ZERO
+        if inst.status == Installment.Status.SCHEDULED:
+            inst.status, inst.note = (
+                Installment.Status.STOPPED,
+                f"核定更正后停止（按核定 #{current.pk} 重新安排）",
+            )
+            inst.save(update_fields=["status", "note"])
+            record(
+                actor,
+                Action.UPDATE,
+                inst,
+                changes={"status": ["scheduled", "stopped"]},
+                detail={"reconcile": current.pk},
+            )
+        elif net > 0:
+            paid_by_year[inst.due_year] = paid_by_year.get(inst.due_year, ZERO) + net
+    new_rows = []
+    wanted = dict(_clean_schedule(current)) if current is not None and current.eligible else {}
+    for year, net in sorted(paid_by_year.items()):
+        if net > wanted.get(year, ZERO):
+            excess = net - wanted.get(year, ZERO)
+            for inst in old:
+                if inst.due_year == year and inst.status == Installment.Status.PAID:
+                    inst.recovery_flag = True
+                    inst.note = f"核定更正后多拨 {excess} 元，待追回"
+                    inst.save(update_fields=["recovery_flag", "note"])
+                    record(
+                        actor,
+                        Action.UPDATE,
+                        inst,
+                        changes={"recovery_flag": [False, True]},
+                        detail={"excess": str(excess)},
+                    )
+                    break
+    for year, amount in sorted(wanted.items()):
+        rest = amount - paid_by_year.get(year, ZERO)
+        if rest <= 0:
+            continue
+        inst = Installment.objects.create(application=app, decision=current, due_year=year, amount=rest)
+        record(
+            actor,
+            Action.CREATE,
+            inst,
+            changes=snapshot(inst, INSTALLMENT_FIELDS),
+            detail={"reconcile": current.pk},
+        )
+        new_rows.append(inst)
+    return new_rows
+
+
 # -- payments -----------------------------------------------------------------------------------
 def payment_record(
     *, actor, installment, paid_on, amount, voucher_no, payee_account, funding_source

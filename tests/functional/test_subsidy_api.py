@@ -244,3 +244,60 @@ def test_a_corrected_decisions_old_installments_are_not_paid(api, homes, make_us
             funding_source="county",
         )
     assert "核定已被更正" in exc.value.messages[0]
+
+
+def test_finance_reconciles_the_schedule_after_a_correction(api, homes, make_user, monkeypatch):
+    """A correction to 50 beds after the first of five 60,000 installments was paid: the unpaid
+    old ones are stopped, 2027–2030 are scheduled at 50,000, and 2026's 10,000 paid too much is
+    flagged for recovery."""
+    from django.core.exceptions import ValidationError
+
+    from eldercare.accounts.models import User
+    from institutions import services as registry
+    from subsidies import payments, services
+    from subsidies.models import Application
+
+    run, _ = homes
+    town, civil = api("bj_town"), api("civil1")
+    fin = make_user("fin1", "finance", "370306000000")
+    at(monkeypatch, D(2026, 3, 2))
+    pk = town.post(
+        URL,
+        {
+            "institution": run.credit_code,
+            "rule": "construction_new_rented",
+            "lease_start": "2026-01-01",
+            "lease_end": "2031-01-01",
+        },
+    ).json()["id"]
+    for who, action in ((town, "submit"), (civil, "accept"), (civil, "approve")):
+        who.post(f"{URL}{pk}/transitions/", {"action": action})
+    app = Application.objects.get(pk=pk)
+    first = Installment.objects.filter(application=app).order_by("due_year").first()
+    payments.payment_record(
+        actor=fin, installment=first, paid_on=D(2026, 3, 2), amount=first.amount,
+        voucher_no="CZ-1", payee_account="6222", funding_source="county",
+    )  # fmt: skip
+    app.beds = 50  # the 核定 beds were 50 after all
+    app.save(update_fields=["beds"])
+    registry.institution_change(
+        actor=User.objects.get(username="civil1"),
+        institution=run,
+        changes={"beds_eldercare": 50},
+        effective=D(2026, 1, 1),
+    )
+    services.decision_correct(
+        actor=User.objects.get(username="civil1"), application=app, reason="核定床位应为 50 张"
+    )
+    new = payments.reconcile_after_correction(actor=fin, application=app)
+    assert [(i.due_year, i.amount) for i in new] == [(y, Decimal("50000.00")) for y in range(2027, 2031)]
+    old = {
+        i.due_year: i for i in Installment.objects.filter(application=app).exclude(pk__in=[n.pk for n in new])
+    }
+    assert old[2026].status == "paid" and old[2026].recovery_flag and "多拨 10000.00 元" in old[2026].note
+    assert all(old[y].status == "stopped" for y in range(2027, 2031))
+    with pytest.raises(ValidationError):  # the stopped old schedule cannot be paid any more
+        payments.payment_record(
+            actor=fin, installment=old[2027], paid_on=D(2026, 3, 2), amount=old[2027].amount,
+            voucher_no="CZ-2", payee_account="6222", funding_source="county",
+        )  # fmt: skip
