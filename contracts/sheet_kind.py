@@ -35,7 +35,7 @@ from eldercare.accounts.scope import SYSTEM, actor_prefix
 from eldercare.audit.models import Action
 from eldercare.audit.services import record, record_bulk
 from eldercare.sheets import values as v
-from eldercare.sheets.kinds import CREATE, UNCHANGED, UPDATE, Validation
+from eldercare.sheets.kinds import CREATE, UNCHANGED, UPDATE, Validation, undo_parts
 from institutions.enums import Family
 from institutions.models import Institution
 
@@ -582,9 +582,7 @@ class ContractsKind:
 
         if actor is not SYSTEM and not actor.has_perm("contracts.change_contract"):
             raise PermissionDenied("您没有维护医养签约协议的权限。")
-        created = [int(pk) for pk in undo.get("created", [])]
-        updated = {int(pk): before for pk, before in undo.get("updated", {}).items()}
-        stamps = {int(pk): stamp for pk, stamp in undo.get("stamps", {}).items()}
+        created, updated, stamps = undo_parts(undo)
         locked = {
             pk: (no, stamp)
             for pk, no, stamp in Contract.objects.select_for_update()

@@ -44,7 +44,7 @@ from eldercare.audit.services import record, record_bulk
 from eldercare.sheets import tables
 from eldercare.sheets import values as v
 from eldercare.sheets.headers import Column, find_header
-from eldercare.sheets.kinds import CREATE, UNCHANGED, UPDATE, Validation
+from eldercare.sheets.kinds import CREATE, UNCHANGED, UPDATE, Validation, undo_parts
 from institutions.enums import Family
 from institutions.models import Institution
 
@@ -513,9 +513,7 @@ class OccupancyKind:
     def revert(self, *, actor, batch, undo) -> None:
         if actor is not SYSTEM and not actor.has_perm("subsidies.change_occupancyreport"):
             raise PermissionDenied("您没有修改入住床位数的权限。")
-        created = [int(pk) for pk in undo.get("created", [])]
-        updated = {int(pk): before for pk, before in undo.get("updated", {}).items()}
-        stamps = {int(pk): stamp for pk, stamp in undo.get("stamps", {}).items()}
+        created, updated, stamps = undo_parts(undo)
         locked = {
             r.pk: r
             for r in OccupancyReport.objects.select_for_update()
@@ -943,9 +941,7 @@ class ResidentsKind:
     def revert(self, *, actor, batch, undo) -> None:
         if actor is not SYSTEM and not actor.has_perm("subsidies.change_resident"):
             raise PermissionDenied("您没有修改入住记录的权限。")
-        created = [int(pk) for pk in undo.get("created", [])]
-        updated = {int(pk): before for pk, before in undo.get("updated", {}).items()}
-        stamps = {int(pk): stamp for pk, stamp in undo.get("stamps", {}).items()}
+        created, updated, stamps = undo_parts(undo)
         locked = {r.pk: r for r in Resident.objects.select_for_update().filter(pk__in=[*created, *updated])}
         later = [str(r) for pk, r in locked.items() if not _same_moment(r.updated_at, stamps.get(pk))]
         if later or len(locked) != len(created) + len(updated):

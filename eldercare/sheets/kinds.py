@@ -57,6 +57,16 @@ class Validation:
         return tally[CREATE], tally[UPDATE], tally[UNCHANGED]
 
 
+def undo_parts(undo: dict) -> tuple[list[int], dict[int, dict], dict[int, str]]:
+    """A kind's usual undo record read back: the ids it created, {id: the values before} of the
+    rows it updated, and {id: the stamp it left} (what `revert` compares to refuse when someone
+    changed a row since)."""
+    created = [int(pk) for pk in undo.get("created", [])]
+    updated = {int(pk): before for pk, before in undo.get("updated", {}).items()}
+    stamps = {int(pk): stamp for pk, stamp in undo.get("stamps", {}).items()}
+    return created, updated, stamps
+
+
 _loaded: dict[str, object] = {}
 
 
