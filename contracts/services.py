@@ -13,6 +13,7 @@ import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from eldercare.accounts.scope import SYSTEM, region_in_scope
@@ -307,7 +308,7 @@ def notify_expiring(*, today: datetime.date | None = None) -> int:
     due = (
         Contract.objects.active_on(today)
         .filter(end__lte=horizon)
-        .exclude(expiry_notice_for=models_F_end())
+        .exclude(expiry_notice_for=F("end"))
         .select_related("medical", "eldercare")
     )
     count = 0
@@ -356,12 +357,6 @@ def notify_expiring(*, today: datetime.date | None = None) -> int:
     return count
 
 
-def models_F_end():
-    from django.db.models import F
-
-    return F("end")
-
-
 def _refresh_home_warnings(*ids) -> None:
     """The elder-care parties' stored compliance warnings (a small home needs an active
     contract) follow their contracts."""
@@ -375,8 +370,6 @@ def refresh_warnings_for_dates(*, today: datetime.date | None = None, window_day
     """Nightly: homes whose contracts started, ended or were terminated in the last
     `window_days` (so a missed night is caught up) get their stored warnings recomputed — the
     date alone changes whether a small home has an active contract. Returns homes changed."""
-    from django.db.models import Q
-
     today = today or timezone.localdate()
     since = today - datetime.timedelta(days=window_days)
     moved = Contract.objects.filter(
