@@ -74,6 +74,30 @@ _OCCUPANCY_CIVIL = [
 ]
 
 # County-level data maintainers upload, accept township uploads and revert imports.
+_REPORTS_READ = ["assessments.view_report", "assessments.view_target", "assessments.view_indicator"]
+_REPORTS_COUNTY = [
+    *_REPORTS_READ,
+    "assessments.export_report",
+    "assessments.view_townshipreport",
+    "assessments.accept_townshipreport",
+]
+_REPORTS_HEALTH = [
+    *_REPORTS_COUNTY,
+    "assessments.recompute_report",
+    "assessments.add_target",
+    "assessments.change_target",
+    "assessments.delete_target",
+    "assessments.change_indicator",
+    *[f"assessments.{verb}_reportingperiod" for verb in ("view", "add", "change")],
+]
+_REPORTS_TOWNSHIP = [
+    *_REPORTS_READ,
+    "assessments.view_townshipreport",
+    "assessments.add_townshipreport",
+    "assessments.change_townshipreport",
+    "assessments.submit_townshipreport",
+]
+
 _IMPORT_COUNTY = [
     "sheets.import_sheet",
     "sheets.view_importbatch",
@@ -91,6 +115,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_FILING_DECIDE,
         *_CONTRACTS,
         "contracts.export_contract",
+        *_REPORTS_HEALTH,
     ],
     CIVIL: [
         *_BUSINESS_READ,
@@ -103,6 +128,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "contracts.export_contract",
         *_SUBSIDY_CIVIL,
         *_OCCUPANCY_CIVIL,
+        *_REPORTS_COUNTY,
     ],
     # colleagues in their own township; uploads staged for the county where CONTRACT.md says so
     TOWNSHIP: [
@@ -114,6 +140,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_CONTRACTS,
         *_SUBSIDY_APPLY,
         *_OCCUPANCY_TOWNSHIP,
+        *_REPORTS_TOWNSHIP,
     ],
     # Finance (DOMAIN.md §6): pays the approved subsidies, reverses and recovers, keeps the budget.
     FINANCE: [
@@ -129,6 +156,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "subsidies.change_budget",
         "subsidies.view_application",
         "subsidies.view_decision",
+        *_REPORTS_READ,
     ],
     ADMIN: [
         *_BUSINESS_READ,
@@ -149,6 +177,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
             for verb in ("view", "add", "change")
         ],
         *[f"subsidies.{verb}_budget" for verb in ("view", "add", "change", "delete")],
+        *[
+            f"assessments.{verb}_{m}"
+            for m in ("indicator", "reportedfield", "targettemplate", "targettemplateitem", "reportingperiod")
+            for verb in ("view", "add", "change")
+        ],
         "sheets.import_sheet",
         "sheets.view_importbatch",
         "accounts.view_user",
