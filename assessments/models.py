@@ -62,7 +62,9 @@ class Indicator(models.Model):
     numerator_label = models.CharField(_("numerator"), max_length=200, blank=True)
     denominator_label = models.CharField(_("denominator"), max_length=200, blank=True)
     unit = models.CharField(_("unit"), max_length=10, choices=Unit.choices)
-    direction = models.CharField(_("direction"), max_length=4, choices=Direction.choices, default=Direction.UP)
+    direction = models.CharField(
+        _("direction"), max_length=4, choices=Direction.choices, default=Direction.UP
+    )
     source = models.CharField(_("source"), max_length=10, choices=Source.choices)
     # computed: a key of assessments.formulas.FORMULAS; reported: ReportedField codes.
     formula = models.CharField(_("formula"), max_length=40, blank=True)
@@ -71,7 +73,9 @@ class Indicator(models.Model):
     # Reported scores (satisfaction): the value is the mean of the townships' scores weighted by
     # the denominator field (e.g. residents 60+); `reported_numerator` then holds the score.
     weighted_mean = models.BooleanField(_("weighted mean of a reported score"), default=False)
-    dimension = models.CharField(_("evaluation dimension"), max_length=20, choices=Dimension.choices, blank=True)
+    dimension = models.CharField(
+        _("evaluation dimension"), max_length=20, choices=Dimension.choices, blank=True
+    )
     weight = models.DecimalField(
         _("weight in the composite scorecard"), max_digits=6, decimal_places=2, default=Decimal("1")
     )
@@ -126,6 +130,9 @@ class TargetTemplateItem(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["template", "indicator", "year"], name="target_tpl_item_unique"),
         ]
+
+    def __str__(self):
+        return f"{self.indicator_id} {self.year}: {self.value}"
 
 
 class Target(models.Model):
@@ -193,7 +200,9 @@ class TownshipReport(models.Model):
     region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+")
     year = models.PositiveSmallIntegerField(_("year"))
     values = models.JSONField(_("values"), default=dict, blank=True)  # ReportedField code → number
-    status = models.CharField(_("status"), max_length=10, choices=ReportStatus.choices, default=ReportStatus.DRAFT)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ReportStatus.choices, default=ReportStatus.DRAFT
+    )
     # What counts: the values as last accepted (null before the first acceptance).
     accepted_values = models.JSONField(_("accepted values"), null=True, blank=True)
     previous_accepted_values = models.JSONField(_("values accepted before"), null=True, blank=True)
@@ -265,7 +274,12 @@ class ReminderSent(models.Model):
     sent_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["region", "year", "kind"], name="reminder_sent_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["region", "year", "kind"], name="reminder_sent_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.region_id} {self.year} {self.kind}"
 
 
 class RunStatus(models.TextChoices):
@@ -279,9 +293,13 @@ class ReportRun(models.Model):
     """One version of the attainment report for `year` over `root` (null: everything)."""
 
     year = models.PositiveSmallIntegerField(_("year"))
-    root = models.ForeignKey("regions.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    root = models.ForeignKey(
+        "regions.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     evaluated_on = models.DateField(_("evaluated on"))  # D: 31 December, today for the current year
-    status = models.CharField(_("status"), max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
+    status = models.CharField(
+        _("status"), max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING
+    )
     reason = models.CharField(_("reason"), max_length=40, blank=True)  # nightly / manual / change / command
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -330,7 +348,11 @@ class ReportFact(models.Model):
     indicator_code = models.CharField(max_length=40)
     township_code = models.CharField(max_length=12)
     institution = models.ForeignKey(
-        "institutions.Institution", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+        "institutions.Institution",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         related_name="+",
     )
     name = models.CharField(max_length=200, blank=True)
@@ -341,6 +363,9 @@ class ReportFact(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["run", "indicator_code", "township_code"], name="report_fact_slice")]
+
+    def __str__(self):
+        return f"{self.indicator_code} {self.township_code} {self.institution_id}"
 
 
 class ReportSlice(models.Model):
@@ -353,6 +378,9 @@ class ReportSlice(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "county_code"], name="report_slice_unique")]
 
+    def __str__(self):
+        return f"{self.run_id} {self.county_code}"
+
 
 class RowStatus(models.TextChoices):
     ATTAINED = "attained", "达标"
@@ -364,7 +392,9 @@ class RowStatus(models.TextChoices):
 class ReportRow(models.Model):
     run = models.ForeignKey(ReportRun, on_delete=models.CASCADE, related_name="rows")
     indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, db_constraint=False, related_name="+")
-    region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, db_constraint=False, related_name="+")
+    region = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, db_constraint=False, related_name="+"
+    )
     level = models.PositiveSmallIntegerField()
     parent_code = models.CharField(max_length=12, blank=True)
     numerator = models.DecimalField(max_digits=14, decimal_places=2, null=True)
@@ -395,6 +425,9 @@ class ReportRow(models.Model):
             models.Index(fields=["region", "indicator"], name="report_row_trend"),
         ]
 
+    def __str__(self):
+        return f"{self.indicator_id} {self.region_id} {self.status}"
+
 
 class RecomputeRequest(models.Model):
     """A county's year touched by a change, waiting out the debounce window."""
@@ -405,4 +438,9 @@ class RecomputeRequest(models.Model):
     requested_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["county_code", "year"], name="recompute_request_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["county_code", "year"], name="recompute_request_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.county_code} {self.year}"

@@ -131,10 +131,19 @@ def contract_create(*, actor, facts: dict, refresh: bool = True) -> Contract:
     )
     if refresh:
         _refresh_home_warnings(contract.eldercare_id)
+    _touch_reports(contract, contract.start)
     return contract
 
 
 @transaction.atomic
+def _touch_reports(contract_or_home, since: datetime.date) -> None:
+    """Coverage from `since` on changes: those years' reports get a debounced recompute."""
+    from assessments.recompute import touch_region, years_from
+
+    home = getattr(contract_or_home, "eldercare", contract_or_home)
+    touch_region(home.region_id, years_from(since))
+
+
 def contract_update(*, actor, contract: Contract, changes: dict, refresh: bool = True) -> Contract:
     c = (
         Contract.objects.select_for_update(of=("self",))
@@ -171,6 +180,9 @@ def contract_update(*, actor, contract: Contract, changes: dict, refresh: bool =
     record(actor, Action.UPDATE, c, changes=diff)
     if refresh:
         _refresh_home_warnings(c.eldercare_id, before["eldercare"].pk)
+    _touch_reports(c, min(c.start, before["start"]))
+    if before["eldercare"].pk != c.eldercare_id:
+        _touch_reports(before["eldercare"], before["start"])
     return c
 
 
@@ -197,6 +209,7 @@ def contract_terminate(
     )
     if refresh:
         _refresh_home_warnings(c.eldercare_id)
+    _touch_reports(c, on)
     return c
 
 

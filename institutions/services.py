@@ -174,6 +174,7 @@ def institution_create(
     )
     _apply(version, _facts_of(inst))
     version.save()
+    _touch_reports(inst.region_id, start)
     record(
         actor,
         Action.CREATE,
@@ -187,6 +188,16 @@ def institution_create(
         },
     )
     return inst
+
+
+def _touch_reports(region_code, day: datetime.date) -> None:
+    """The reports of the years this change can alter get a debounced recompute (issue 7)."""
+    from django.apps import apps
+
+    if region_code and apps.is_installed("assessments"):
+        from assessments.recompute import touch_region, years_from
+
+        touch_region(getattr(region_code, "pk", region_code), years_from(day))
 
 
 def _span(v: InstitutionVersion) -> history.Span:
@@ -242,6 +253,9 @@ def institution_change(
     diff = {k: [_plain(old), _plain(new)] for k, (old, new) in outcome.diff.items()}
     detail = {"effective": day.isoformat(), **({"authority": authority} if authority else {})}
     record(actor, Action.UPDATE, inst, changes=diff, detail=detail)
+    _touch_reports(inst.region_id, day)
+    if "region" in outcome.diff:
+        _touch_reports(outcome.diff["region"][0], day)
     if inst.family == enums.Family.MEDICAL and "status" in outcome.diff:
         _refresh_contract_homes(inst)
     return inst

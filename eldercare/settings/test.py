@@ -18,3 +18,6 @@ STORAGES = {
 # Tasks run in-process unless a test starts a real worker (tests/integration/test_celery.py
 # switches eager off around an in-process worker consuming from Redis).
 CELERY_TASK_ALWAYS_EAGER = True
+# Reports are recomputed by the tests that exercise it (tests/integration/test_report_*.py turn
+# it on); elsewhere an edit must not start a report run in-process.
+PORTAL_REPORTS_AUTO_RECOMPUTE = False

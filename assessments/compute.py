@@ -1,0 +1,414 @@
+"""Target-attainment computation (issue 7, ADR 0013).
+
+A run (`ReportRun`) is one version of the report for a year over a root region:
+
+1. `materialise(run)` — in one REPEATABLE READ transaction (one snapshot: the run's data
+   cut-off, `data_as_of`), every indicator's population on D is copied into `ReportFact` with
+   one `INSERT … SELECT` per computed indicator (formulas.py over the effective-dated
+   registry) plus the accepted township reports; the inputs' fingerprint is taken there.
+   Every later step reads only these facts, so a run split into many tasks is one picture.
+2. `compute_slice(run, county)` — per county (the unit fanned out to Celery): database
+   aggregates of the facts per township and for the county, evaluated against the targets.
+3. `finish(run)` — the levels above county (when the root is above county), ranks among
+   siblings, then the run is marked complete: readers switch to it only now, the previous
+   version is served until then.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import time
+from collections import defaultdict
+
+from django.db import connection, transaction
+from django.db.models import Count, Q, Sum
+from django.db.models.fields.json import KT
+from django.db.models.functions import Substr
+from django.utils import timezone
+
+from eldercare.regions import codes
+from eldercare.regions.models import Region
+
+from . import evaluate as ev
+from .formulas import FORMULAS
+from .models import (
+    Indicator,
+    ReportFact,
+    ReportRow,
+    ReportRun,
+    ReportSlice,
+    RunStatus,
+    Source,
+    TownshipReport,
+)
+
+KEEP_VERSIONS = 3  # complete versions kept per (year, root)
+
+
+class ComputeError(Exception):
+    pass
+
+
+def evaluation_day(year: int, today: datetime.date | None = None) -> datetime.date:
+    """D for year Y: 31 December, today for the current year (DOMAIN.md §7)."""
+    today = today or timezone.localdate()
+    if year > today.year:
+        raise ComputeError(f"{year} 年尚未开始，无法计算。")
+    return today if year == today.year else datetime.date(year, 12, 31)
+
+
+def _prefix(run: ReportRun) -> str:
+    return codes.prefix_of(run.root_id) if run.root_id else ""
+
+
+def _indicators():
+    return list(Indicator.objects.filter(active=True).order_by("order", "code"))
+
+
+FACT_COLUMNS = "run_id, indicator_code, township_code, institution_id, name, num, den, missing, changed"
+
+
+def materialise(run: ReportRun) -> None:
+    day = run.evaluated_on
+    prefix = _prefix(run)
+    table = ReportFact._meta.db_table
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        # One snapshot for every statement below (the run's data cut-off). Inside a caller's
+        # transaction (tests) the caller's isolation applies.
+        if connection.vendor == "postgresql" and outermost:
+            with connection.cursor() as cur:
+                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        data_as_of = timezone.now()
+        ReportFact.objects.filter(run=run).delete()
+        indicators = _indicators()
+        with connection.cursor() as cur:
+            for ind in indicators:
+                if ind.source != Source.COMPUTED:
+                    continue
+                formula = FORMULAS.get(ind.formula)
+                if formula is None:
+                    raise ComputeError(f"指标 {ind.code} 的计算公式 {ind.formula!r} 不存在。")
+                qs = formula(day)
+                if prefix:
+                    qs = qs.filter(region__code__startswith=prefix)
+                sql, params = qs.query.sql_with_params()
+                cur.execute(
+                    f"INSERT INTO {table} ({FACT_COLUMNS}) SELECT %s, %s, s.*, FALSE FROM ({sql}) s",  # noqa: S608  # nosec B608 - table/columns are constants, values are parameters
+                    [run.pk, ind.code, *params],
+                )
+        _reported_facts(run, [i for i in indicators if i.source == Source.REPORTED], prefix)
+        fingerprint, count = _fingerprint(run)
+        ReportRun.objects.filter(pk=run.pk).update(
+            data_as_of=data_as_of, fingerprint=fingerprint, facts_count=count
+        )
+    run.data_as_of, run.fingerprint, run.facts_count = data_as_of, fingerprint, count
+
+
+def _reported_facts(run: ReportRun, indicators, prefix: str) -> None:
+    """Accepted township reports (the values as last accepted) — one fact per township and
+    reported indicator; a township without an accepted report has no fact (it is missing)."""
+    if not indicators:
+        return
+    fields = sorted(
+        {i.reported_numerator for i in indicators} | {i.reported_denominator for i in indicators} - {""}
+    )
+    qs = TownshipReport.objects.filter(year=run.year, accepted_values__isnull=False)
+    if prefix:
+        qs = qs.filter(region__code__startswith=prefix)
+    qs = qs.annotate(**{f"v_{f}": KT(f"accepted_values__{f}") for f in fields})
+    facts = []
+    for rep in qs.iterator():
+        changed = rep.changed_since_accepted
+        for ind in indicators:
+            num = _number(getattr(rep, f"v_{ind.reported_numerator}"))
+            den = _number(getattr(rep, f"v_{ind.reported_denominator}")) if ind.reported_denominator else 1
+            missing = num is None or den is None
+            facts.append(
+                ReportFact(
+                    run=run,
+                    indicator_code=ind.code,
+                    township_code=rep.region_id,
+                    name="",
+                    num=None if missing else num,
+                    den=None if missing else den,
+                    missing=missing,
+                    changed=changed,
+                )
+            )
+    ReportFact.objects.bulk_create(facts, batch_size=2000)
+
+
+def _number(raw):
+    from decimal import Decimal, InvalidOperation
+
+    if raw in (None, ""):
+        return None
+    try:
+        return Decimal(str(raw))
+    except InvalidOperation:
+        return None
+
+
+def _fingerprint(run: ReportRun) -> tuple[str, int]:
+    """SHA-256 over the run's facts in a stable order (independent of the run id)."""
+    qs = ReportFact.objects.filter(run=run).order_by(
+        "indicator_code", "township_code", "institution_id", "id"
+    )
+    h = hashlib.sha256()
+    count = 0
+    for row in qs.values_list(
+        "indicator_code", "township_code", "institution_id", "num", "den", "missing"
+    ).iterator(chunk_size=5000):
+        h.update(repr(row).encode())
+        count += 1
+    return h.hexdigest(), count
+
+
+# --- aggregation -------------------------------------------------------------------------
+
+
+def _aggregate(run: ReportRun, *, prefix: str, length: int | None):
+    """{(indicator_code, region_prefix): (num, den, present, population, changed)} — grouped by
+    the first `length` digits of the township code (None: one group for all under `prefix`)."""
+    qs = ReportFact.objects.filter(run=run)
+    if prefix:
+        qs = qs.filter(township_code__startswith=prefix)
+    if length:
+        qs = qs.annotate(key=Substr("township_code", 1, length)).values("indicator_code", "key")
+    else:
+        qs = qs.values("indicator_code")
+    qs = qs.annotate(
+        s_num=Sum("num"),
+        s_den=Sum("den"),
+        present=Count("id", filter=Q(missing=False)),
+        population=Count("id"),
+        n_changed=Count("id", filter=Q(changed=True)),
+    ).order_by()
+    out = {}
+    for r in qs:
+        key = r.get("key", prefix)
+        out[(r["indicator_code"], key)] = (
+            r["s_num"],
+            r["s_den"],
+            r["present"],
+            r["population"],
+            r["n_changed"] > 0,
+        )
+    return out
+
+
+def _township_counts(regions) -> dict[str, int]:
+    """Active townships under each region (the reported indicators' expected reports)."""
+    per_prefix = defaultdict(int)
+    for r in regions:
+        if r.level == codes.TOWNSHIP:
+            for length in (2, 4, 6, 9):
+                per_prefix[r.code[:length]] += 1
+    return {r.code: per_prefix.get(codes.prefix_of(r.code), 0) for r in regions}
+
+
+def _ancestors(code: str) -> tuple[str, ...]:
+    out, parent = [], codes.implied_parent(code)
+    while parent:
+        out.append(parent)
+        parent = codes.implied_parent(parent)
+    return tuple(out)
+
+
+def _rows(run, indicators, regions, aggregates, township_counts, key_of) -> list[ReportRow]:
+    from . import targets as tg
+
+    region_codes = [r.code for r in regions]
+    all_codes = sorted({c for code in region_codes for c in (code, *_ancestors(code))})
+    tmap = tg.load_targets([i.code for i in indicators], all_codes)
+    resolved = tg.resolve_many(
+        tmap, [(c, _ancestors(c)) for c in region_codes], [i.code for i in indicators], run.year
+    )
+    rows = []
+    for region in regions:
+        for ind in indicators:
+            agg = aggregates.get((ind.code, key_of(region)))
+            num, den, present, population, changed = agg or (None, None, 0, 0, False)
+            if ind.unit in ("count", "beds") and num is None:
+                num = 0
+            res = resolved.get((ind.code, region.code))
+            e = ev.evaluate(
+                unit=ind.unit,
+                direction=ind.direction,
+                reported=ind.source == Source.REPORTED,
+                num=num,
+                den=den,
+                present=present,
+                population=population,
+                townships=township_counts.get(region.code, 0),
+                target=res.value if res else None,
+            )
+            rows.append(
+                ReportRow(
+                    run=run,
+                    indicator_id=ind.code,
+                    region_id=region.code,
+                    level=region.level,
+                    parent_code=region.parent_id or "",
+                    numerator=num,
+                    denominator=None if ind.unit in ("count", "beds") else den,
+                    value=e.value,
+                    target=res.value if res else None,
+                    target_inherited=bool(res and res.inherited),
+                    target_region=res.region_code if res else "",
+                    target_year=res.year if res else None,
+                    target_source=(res.source or "")[:200] if res else "",
+                    attained=e.attained,
+                    gap=e.gap,
+                    status=e.status,
+                    complete_n=e.complete_n,
+                    complete_m=e.complete_m,
+                    changed=changed,
+                )
+            )
+    return rows
+
+
+def _regions_under(prefix: str, *, levels):
+    qs = Region.objects.filter(active=True, level__in=levels)
+    if prefix:
+        qs = qs.filter(code__startswith=prefix)
+    return list(qs.order_by("code"))
+
+
+def compute_slice(run: ReportRun, county_code: str) -> None:
+    """The county and its townships: two grouped aggregates, evaluation, one bulk insert."""
+    prefix = codes.prefix_of(county_code)
+    indicators = _indicators()
+    regions = _regions_under(prefix, levels=[codes.COUNTY, codes.TOWNSHIP])
+    counts = _township_counts(regions)
+    by_township = _aggregate(run, prefix=prefix, length=9)
+    whole = _aggregate(run, prefix=prefix, length=None)
+    aggregates = {**{(k[0], k[1]): v for k, v in by_township.items()}, **whole}
+
+    def key_of(region):
+        return region.code[:9] if region.level == codes.TOWNSHIP else prefix
+
+    rows = _rows(run, indicators, regions, aggregates, counts, key_of)
+    with transaction.atomic():
+        # Idempotent: a redelivered slice replaces what a killed attempt may have written.
+        ReportRow.objects.filter(run=run, region__code__startswith=prefix).delete()
+        ReportRow.objects.bulk_create(rows, batch_size=2000)
+        ReportSlice.objects.filter(run=run, county_code=county_code).update(
+            done=True, finished_at=timezone.now()
+        )
+
+
+def finish(run: ReportRun) -> None:
+    """Levels above county, ranks, then the switch: the run becomes the served version."""
+    prefix = _prefix(run)
+    root_level = codes.level_of(run.root_id) if run.root_id else 0
+    indicators = _indicators()
+    upper_levels = [lv for lv in (codes.PROVINCE, codes.CITY) if lv >= root_level]
+    upper = _regions_under(prefix, levels=upper_levels) if upper_levels else []
+    rows = []
+    if upper:
+        all_regions = _regions_under(prefix, levels=[*upper_levels, codes.COUNTY, codes.TOWNSHIP])
+        counts = _township_counts(all_regions)
+        aggregates = {}
+        for level in upper_levels:
+            aggregates.update(_aggregate(run, prefix=prefix, length=codes.PREFIX_LEN[level]))
+
+        def key_of(region):
+            return codes.prefix_of(region.code)
+
+        rows = _rows(run, indicators, upper, aggregates, counts, key_of)
+    with transaction.atomic():
+        locked = ReportRun.objects.select_for_update().get(pk=run.pk)
+        if locked.status == RunStatus.COMPLETE:
+            return
+        ReportRow.objects.filter(run=run, level__in=upper_levels).delete()
+        ReportRow.objects.bulk_create(rows, batch_size=2000)
+        _rank(run, indicators)
+        now = timezone.now()
+        started = locked.started_at or locked.created_at
+        ReportRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.COMPLETE,
+            finished_at=now,
+            runtime_ms=int((now - started).total_seconds() * 1000),
+            slices_done=locked.slices_total,
+        )
+    _prune(run)
+
+
+def _rank(run: ReportRun, indicators) -> None:
+    """Ranks among siblings (same parent) per indicator; ties share a rank; rows without data
+    are unranked."""
+    direction = {i.code: i.direction for i in indicators}
+    groups = defaultdict(dict)
+    rows = ReportRow.objects.filter(run=run).exclude(status=ev.INSUFFICIENT).exclude(value__isnull=True)
+    for pk, ind, parent, value in rows.values_list("pk", "indicator_id", "parent_code", "value").iterator():
+        groups[(ind, parent)][pk] = value
+    updates = []
+    for (ind, _parent), values in groups.items():
+        for pk, rank in ev.competition_ranks(values, descending=direction.get(ind) != "down").items():
+            updates.append(ReportRow(pk=pk, rank=rank))
+    ReportRow.objects.bulk_update(updates, ["rank"], batch_size=2000)
+
+
+def _prune(run: ReportRun) -> None:
+    """Keep the newest complete versions of this year and root; older ones go with their rows."""
+    old = (
+        ReportRun.objects.filter(year=run.year, root_id=run.root_id, status=RunStatus.COMPLETE)
+        .order_by("-finished_at", "-pk")
+        .values_list("pk", flat=True)[KEEP_VERSIONS:]
+    )
+    stale = list(old)
+    if stale:
+        ReportFact.objects.filter(run_id__in=stale).delete()
+        ReportRow.objects.filter(run_id__in=stale).delete()
+        ReportSlice.objects.filter(run_id__in=stale).delete()
+        ReportRun.objects.filter(pk__in=stale).delete()
+
+
+# --- the whole run, as the tasks drive it ------------------------------------------------
+
+
+def start(run: ReportRun) -> list[str]:
+    """Materialise and create the slices; returns the county codes to fan out."""
+    ReportRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, started_at=timezone.now(), error="")
+    materialise(run)
+    counties = [r.code for r in _regions_under(_prefix(run), levels=[codes.COUNTY])]
+    if run.root_id and codes.level_of(run.root_id) >= codes.COUNTY:
+        counties = [run.root_id[:6].ljust(12, "0")]
+    ReportSlice.objects.filter(run=run).delete()
+    ReportSlice.objects.bulk_create([ReportSlice(run=run, county_code=c) for c in counties])
+    ReportRun.objects.filter(pk=run.pk).update(slices_total=len(counties), slices_done=0)
+    return counties
+
+
+def slice_done(run_id: int) -> bool:
+    """Count the finished slices; True when this call saw the last one finish."""
+    done = ReportSlice.objects.filter(run_id=run_id, done=True).count()
+    total = ReportSlice.objects.filter(run_id=run_id).count()
+    ReportRun.objects.filter(pk=run_id).update(slices_done=done)
+    return done >= total
+
+
+def run_inline(run: ReportRun) -> ReportRun:
+    """Everything in this process (tests, `compute_reports` without a worker, benchmarks)."""
+    t0 = time.perf_counter()
+    try:
+        for county in start(run):
+            compute_slice(run, county)
+        slice_done(run.pk)
+        finish(run)
+    except Exception as exc:
+        fail(run, exc)
+        raise
+    run.refresh_from_db()
+    run._inline_seconds = time.perf_counter() - t0
+    return run
+
+
+def fail(run: ReportRun, exc: Exception) -> None:
+    ReportRun.objects.filter(pk=run.pk).exclude(status=RunStatus.COMPLETE).update(
+        status=RunStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+    )
