@@ -344,6 +344,9 @@ def _rank(run: ReportRun, indicators) -> None:
     direction = {i.code: i.direction for i in indicators}
     groups = defaultdict(dict)
     rows = ReportRow.objects.filter(run=run).exclude(status=ev.INSUFFICIENT).exclude(value__isnull=True)
+    if run.root_id:
+        # The root's siblings are not in this run: ranking it "1 of 1" would mislead.
+        rows = rows.exclude(region_id=run.root_id)
     for pk, ind, parent, value in rows.values_list("pk", "indicator_id", "parent_code", "value").iterator():
         groups[(ind, parent)][pk] = value
     updates = []

@@ -152,6 +152,10 @@ def test_hand_checked_county_2025(county):
     assert (t2.numerator, t2.denominator, txt(t2)) == (0, 2, "0.00")
     assert t3.status == "insufficient_data" and t3.value is None and t3.attained is None  # never 0%
     assert (t1.rank, t2.rank, t3.rank) == (1, 2, None)
+    assert row.rank is None  # a county-rooted run has no sibling counties to rank against
+    # Family beds 100% (T1's clinic) vs 0% (T2's health centre); geriatrics only in T1.
+    assert (c("FAMILY_BED_RATE", T1).rank, c("FAMILY_BED_RATE", T2).rank) == (1, 2)
+    assert c("GERIATRIC_DEPT_RATE", T1).rank == 1 and c("GERIATRIC_DEPT_RATE", T2).rank is None
 
     # 政府办 residential: H1 (public) and H5 (public); H4 closed -> 1/2.
     assert txt(c("GOV_YL_MED_COVERAGE")) == "50.00"
