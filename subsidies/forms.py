@@ -1,11 +1,12 @@
-"""Forms of the subsidy pages (issue 6): the application form and finance's payment and reversal
-forms. They only shape input; subsidies.services and subsidies.payments decide (the API calls
+"""Forms of the subsidy pages (issue 6): the application form, finance's payment and reversal
+forms and the single-month occupancy entry. They only shape input; subsidies.services and subsidies.payments decide (the API calls
 the same functions, so the pages give the same decision for the same facts)."""
 
 from __future__ import annotations
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from eldercare.accounts.scope import for_user
 from institutions.enums import Family
@@ -30,7 +31,8 @@ EXPLANATIONS = {
     ],
     RuleKind.NEW_RENTED: [
         "适用于医疗机构举办的养老机构，新建且核定床位 50 张以上（含 50 张），用房属租用。",
-        "租用年限在 5 年以上（含 5 年）：租期结束日不早于开始日加 5 年。",
+        "租用年限在 5 年以上（含 5 年）：租期起止日均计入，如 2026-01-01 至 2030-12-31 为 5 年；"
+        "即租期结束日的次日不早于开始日加 5 年。",
         "每张养老床位补助 5000 元，分 5 年等额拨付，第一期在申请年度，尾差计入最后一期。",
     ],
     RuleKind.OPERATION: [
@@ -182,4 +184,19 @@ class CorrectionForm(forms.Form):
         label="更正理由",
         max_length=300,
         widget=forms.Textarea(attrs={**_SM, "rows": 2}),
+    )
+
+
+class OccupancyEntryForm(forms.Form):
+    """One month of one elder-care institution: the beds occupied at month end. Only parsed
+    here: the rules (whole numbers ≥ 0, within the month's 核定 beds, no month still to come)
+    and their messages are subsidies.occupancy's, the import's too."""
+
+    self_care = forms.IntegerField(
+        label=_("self-care beds occupied"),
+        widget=forms.NumberInput(attrs={**_SM, "min": "0", "inputmode": "numeric"}),
+    )
+    disabled = forms.IntegerField(
+        label=_("disabled beds occupied"),
+        widget=forms.NumberInput(attrs={**_SM, "min": "0", "inputmode": "numeric"}),
     )

@@ -7,7 +7,8 @@ rest (SECURITY.md "Personal data"). No ORM; the keys come from settings.
   15-digit numbers (the pre-1999 form) are refused. Messages never repeat the number nor its
   birth date: they end up in import reports, logs and audit records.
 - `mask(number)` → `3703**********123X` (the first 4 and the last 4 characters, 10 stars): how
-  the number is shown everywhere by default.
+  the number is shown everywhere by default; `mask_numbers(text)` masks any number-shaped run
+  in free text (a message quoting a cell, a file name).
 - `lookup_hash(number)` → HMAC-SHA256 hex: finds a person across institutions (the duplicate-stay
   check) without decrypting anything; stored in `Resident.id_hash`.
 - `encrypt(number)` / `decrypt(token)`: Fernet (AES-128-CBC + HMAC-SHA256, authenticated);
@@ -120,6 +121,17 @@ def mask(number: str) -> str:
     if len(number) < 8:
         return "*" * len(number)
     return f"{number[:4]}{'*' * (len(number) - 8)}{number[-4:]}"
+
+
+_NUMBER_IN_TEXT = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
+
+
+def mask_numbers(text: str) -> str:
+    """Every run shaped like an ID number (17 digits and a digit or X) in `text` masked — for
+    text taken from a user's cells or file name that may quote one (`3703**********123X`)."""
+    if not isinstance(text, str):
+        return text
+    return _NUMBER_IN_TEXT.sub(lambda m: mask(m.group(0)), text)
 
 
 # -- keys --------------------------------------------------------------------------------------

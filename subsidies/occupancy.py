@@ -7,6 +7,9 @@ institution's first recorded version — its current copy; an institution withou
 count is not checked (nothing certain to block). Creating needs
 `subsidies.add_occupancyreport`, changing a stored month `subsidies.change_occupancyreport`
 (a township's corrections arrive through an import that a county user accepts).
+`occupancy_submit` is the page's entry of one month: a county user's figures through
+`occupancy_record`, a township user's — checked by the same rules first — as a one-row
+`occupancy` batch staged for a county user's acceptance, exactly like their upload.
 
 Residents: one row per stay ([入住, 退住)) of a person in a home, keyed by institution, ID hash
 and admission date. The ID number is validated (GB 11643), stored encrypted with a keyed lookup
@@ -178,12 +181,23 @@ def write_occupancy(
     return report, "create" if before is None else "update"
 
 
-@transaction.atomic
-def occupancy_record(
-    actor, institution, month: datetime.date, self_care: int, disabled: int
-) -> OccupancyReport:
-    """Record (or correct) one month's occupancy of an elder-care institution. `month`: any day
-    of it. ValidationError({field: message}) for bad figures, PermissionDenied outside scope."""
+def capacity_of(institution, month: datetime.date) -> Capacity:
+    """The 核定养老床位 and status of one institution on the last day of `month` (any day of it)."""
+    month = month_start(month)
+    current = {institution.pk: {"beds_eldercare": institution.beds_eldercare, "status": institution.status}}
+    return capacities(current, [(institution.pk, month)])[(institution.pk, month)]
+
+
+def _checked_figures(institution, month: datetime.date, self_care, disabled) -> None:
+    """The rules of a month's figures (the import's too: sheet_kinds.OccupancyKind) — within the
+    month's 核定 beds, no month still to come, whole numbers — as ValidationError({field: …})."""
+    cap = capacity_of(institution, month)
+    errors = occupancy_errors(institution.family, month, self_care, disabled, cap, timezone.localdate())
+    if errors:
+        raise ValidationError(errors)
+
+
+def _record(actor, institution, month: datetime.date, self_care: int, disabled: int):
     if actor is not SYSTEM and not actor.has_perm("subsidies.add_occupancyreport"):
         raise PermissionDenied("您没有填报入住床位数的权限。")
     _check_scope(actor, institution)
@@ -196,13 +210,113 @@ def occupancy_record(
         raise PermissionDenied(
             f"{institution.name}{month.year}年{month.month}月的入住床位数已填报；修改须由县级民政部门办理（或通过批量导入提交县级接受）。"
         )
-    current = {institution.pk: {"beds_eldercare": institution.beds_eldercare, "status": institution.status}}
-    cap = capacities(current, [(institution.pk, month)])[(institution.pk, month)]
-    errors = occupancy_errors(institution.family, month, self_care, disabled, cap, timezone.localdate())
-    if errors:
-        raise ValidationError(errors)
-    report, _op = write_occupancy(actor, institution.pk, month, self_care, disabled)
+    _checked_figures(institution, month, self_care, disabled)
+    return write_occupancy(actor, institution.pk, month, self_care, disabled)
+
+
+@transaction.atomic
+def occupancy_record(
+    actor, institution, month: datetime.date, self_care: int, disabled: int
+) -> OccupancyReport:
+    """Record (or correct) one month's occupancy of an elder-care institution. `month`: any day
+    of it. ValidationError({field: message}) for bad figures, PermissionDenied outside scope."""
+    report, _op = _record(actor, institution, month, self_care, disabled)
     return report
+
+
+# -- one month entered on a page -------------------------------------------------------
+ENTRY_FIELDS = {
+    "养老机构信用代码": "institution",
+    "年月": "month",
+    "自理入住床位数": "self_care",
+    "失能入住床位数": "disabled",
+}
+
+
+def entry_is_staged(actor) -> bool:
+    """Whether a month this actor enters waits for a county user's acceptance — exactly when the
+    actor's `occupancy` upload would (a township's figures: money depends on them)."""
+    from eldercare.sheets import kinds
+
+    return actor is not SYSTEM and kinds.get("occupancy").staged_for(actor)
+
+
+def _entry_sheet(institution, month: datetime.date, self_care: int, disabled: int) -> bytes:
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(list(ENTRY_FIELDS))
+    writer.writerow([institution.portal_no, f"{month:%Y-%m}", self_care, disabled])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def occupancy_submit(actor, institution, month: datetime.date, self_care: int, disabled: int):
+    """One month of one institution entered on a page. A county user's figures are recorded at
+    once (`occupancy_record`); a township user's go the way of their upload: a one-row
+    `occupancy` batch, validated by the same rules and staged until a county user accepts it on
+    the 批量导入 page (eldercare/sheets/engine.py; the write, audited, happens then).
+    Returns (outcome, object): ("create" | "update" | "unchanged", the report) or ("pending",
+    the batch). ValidationError({field: message}) for bad figures, PermissionDenied outside
+    scope or without the permission."""
+    month = month_start(month)
+    if not entry_is_staged(actor):
+        with transaction.atomic():
+            report, op = _record(actor, institution, month, self_care, disabled)
+        return op, report
+    from eldercare.sheets import engine, kinds
+    from eldercare.sheets.models import ImportBatch
+
+    if not actor.has_perm("subsidies.add_occupancyreport"):
+        raise PermissionDenied("您没有填报入住床位数的权限。")
+    _check_scope(actor, institution)
+    kinds.get("occupancy").check_can_import(actor)
+    _checked_figures(institution, month, self_care, disabled)
+    stored = OccupancyReport.objects.filter(institution=institution, month=month).first()
+    if stored is not None and (stored.self_care, stored.disabled) == (self_care, disabled):
+        return "unchanged", stored
+    name = f"页面录入：{institution.name} {month.year}年{month.month}月.csv".replace("/", "／")
+    batch = engine.start_import(
+        actor=actor,
+        kind="occupancy",
+        data=_entry_sheet(institution, month, self_care, disabled),
+        filename=name,
+        inline=True,
+    )
+    if batch.status == ImportBatch.Status.PENDING:
+        return "pending", batch
+    report = ImportBatch.objects.get(pk=batch.pk).get_report()
+    errors: dict[str, list[str]] = {}
+    for e in report.get("errors", []):
+        errors.setdefault(ENTRY_FIELDS.get(e.get("column"), "__all__"), []).append(e["message"])
+    if batch.status == ImportBatch.Status.INVALID and errors:
+        engine.abandon(actor=actor, batch=batch)
+        raise ValidationError(errors)
+    raise ValidationError(batch.message or "未能提交，请稍后重试。")
+
+
+def pending_entries(actor, institution, month: datetime.date) -> list[dict]:
+    """The township figures for this institution and month waiting for a county user's
+    acceptance, in the actor's scope: [{"batch", "self_care", "disabled", "username"}]."""
+    from eldercare.accounts.scope import for_user
+    from eldercare.sheets.models import ImportBatch
+
+    month = month_start(month).isoformat()
+    out = []
+    batches = for_user(ImportBatch.objects.filter(kind="occupancy", status=ImportBatch.Status.PENDING), actor)
+    for batch in batches.order_by("created_at", "id"):
+        for op in batch.get_ops():
+            if op.get("institution", [None])[0] == institution.pk and op.get("month") == month:
+                out.append(
+                    {
+                        "batch": batch,
+                        "self_care": op.get("self_care"),
+                        "disabled": op.get("disabled"),
+                        "username": batch.username,
+                    }
+                )
+    return out
 
 
 def not_operating_warning(month: datetime.date, cap: Capacity) -> str | None:

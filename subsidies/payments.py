@@ -22,6 +22,10 @@ has rolled back.
   payment names 上级补助 or 县财政; a reversal and a recovery take the source of the payment they
   undo. Money not yet paid (committed, future) has no source yet — it is chosen when paying — so
   the liability table shows budget and paid per source and the obligations once.
+- `reconcile_schedule`: after a correction (a decision superseding one whose schedule has
+  installments), finance stops the old installments not yet paid, schedules the rest of the
+  corrected amounts and flags what was paid beyond them for recovery; once done, a second call
+  writes nothing (the page's 「按更正后的决定调整拨付计划」 button).
 - `stop_remaining`: an institution that closes before its committed years has its remaining
   installments stopped and what was paid flagged for recovery (`recovery_cases` lists them); the
   nightly `subsidies.stop_installments_of_closed` does it for every closure (`closures_to_act_on`).
@@ -32,6 +36,7 @@ from __future__ import annotations
 import datetime
 import io
 import logging
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -229,67 +234,161 @@ def schedule_installments(*, decision: Decision, actor=None) -> list[Installment
     return rows
 
 
-@transaction.atomic
-def reconcile_after_correction(*, actor, application) -> list[Installment]:
+@dataclass
+class Reconciliation:
+    """What reconciling a schedule after a correction did (or, planned only, would do)."""
+
+    stopped: list[Installment] = field(default_factory=list)  # old installments not yet paid
+    created: list[Installment] = field(default_factory=list)  # rescheduled by the current decision
+    flagged: list[tuple[Installment, Decimal]] = field(default_factory=list)  # (paid, the excess)
+    # paid installments an earlier reconciliation flagged, paid no more than a later correction
+    # grants: the flag is lifted
+    unflagged: list[Installment] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.stopped or self.created or self.flagged or self.unflagged)
+
+
+def _current_decision(app: Application) -> Decision | None:
+    return app.decisions.filter(superseded_by__isnull=True).order_by("-created_at", "-id").first()
+
+
+def _stop_note(current: Decision) -> str:
+    return f"核定更正后停止（按核定 #{current.pk} 重新安排）"
+
+
+EXCESS_NOTE = "核定更正后多拨"
+
+
+def _excess_note(excess: Decimal) -> str:
+    return f"{EXCESS_NOTE} {excess} 元，待追回"
+
+
+def _reconcile_plan(
+    current: Decision | None, old: list[Installment], new: list[Installment]
+) -> Reconciliation:
+    """Nothing written: the old installments to stop, the paid ones to flag (with the excess)
+    and the installments of the current decision to create (unsaved). `new`: the current
+    decision's installments already there (a reconciliation done before), so planning again
+    after it plans nothing."""
+    plan = Reconciliation()
+    paid_by_year: dict[int, Decimal] = {}
+    for inst in old:
+        if inst.status == Installment.Status.SCHEDULED:
+            plan.stopped.append(inst)
+            continue
+        net = sum((p.amount for p in inst.payments.all()), ZERO)  # prefetched
+        if net > 0:
+            paid_by_year[inst.due_year] = paid_by_year.get(inst.due_year, ZERO) + net
+    wanted = dict(_clean_schedule(current)) if current is not None and current.eligible else {}
+    for year, net in sorted(paid_by_year.items()):
+        excess = net - wanted.get(year, ZERO)
+        paid = [i for i in old if i.due_year == year and i.status == Installment.Status.PAID]
+        if excess <= 0:
+            plan.unflagged += [i for i in paid if i.recovery_flag and i.note.startswith(EXCESS_NOTE)]
+            continue
+        inst = paid[0] if paid else None
+        if inst is not None and not (inst.recovery_flag and inst.note == _excess_note(excess)):
+            plan.flagged.append((inst, excess))
+    have = {i.due_year for i in new}
+    for year, amount in sorted(wanted.items()):
+        rest = amount - paid_by_year.get(year, ZERO)
+        if rest > 0 and year not in have:
+            plan.created.append(
+                Installment(
+                    application_id=current.application_id, decision=current, due_year=year, amount=rest
+                )
+            )
+    return plan
+
+
+def _reconcile_inputs(app: Application, *, lock: bool):
+    current = _current_decision(app)
+    qs = Installment.objects.filter(application=app).order_by("due_year", "id")
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    rows = list(qs.prefetch_related("payments"))
+    if current is None:
+        return None, rows, []
+    return (
+        current,
+        [i for i in rows if i.decision_id != current.pk],
+        [i for i in rows if i.decision_id == current.pk],
+    )
+
+
+def reconciliation_pending(application) -> Reconciliation | None:
+    """For the application page: None when there is no schedule of an older decision to
+    reconcile; else what `reconcile_schedule` would do now (`.changed` False: done already)."""
+    current, old, new = _reconcile_inputs(application, lock=False)
+    if not old:
+        return None
+    try:
+        return _reconcile_plan(current, old, new)
+    except ValidationError:
+        return Reconciliation()  # a malformed schedule: the button's own call explains it
+
+
+def reconcile_schedule(*, actor, application) -> Reconciliation:
     """After a correction (`services.decision_correct`), finance brings the schedule in line with
     the current decision: installments of superseded decisions not yet paid are stopped; for each
     year of the current decision's schedule what was already paid that year (net, on the old
     installments) is deducted and the rest scheduled; a year already paid beyond the new amount
-    flags that payment's installment for recovery of the difference. A current decision that is
-    not eligible stops everything unpaid and flags everything paid. Returns the new installments."""
-    app = (
-        Application.objects.select_for_update(of=("self",))
-        .select_related("institution")
-        .get(pk=application.pk)
-    )
+    flags that payment's installment for recovery of the difference (and a flag an earlier
+    reconciliation set is lifted when a later correction grants what was paid). A current
+    decision that is not eligible stops everything unpaid and flags everything paid. Idempotent:
+    once done, a second call writes nothing (`.changed` False). Every write audited; a refusal
+    too."""
+    try:
+        return _reconcile_schedule(actor=actor, pk=getattr(application, "pk", application))
+    except (ValidationError, PermissionDenied) as exc:
+        _audit_refusal(actor, "reconcile", "subsidies.application", application, exc)
+        raise
+
+
+@transaction.atomic
+def _reconcile_schedule(*, actor, pk) -> Reconciliation:
+    app = Application.objects.select_for_update(of=("self",)).select_related("institution").get(pk=pk)
     _check_money_writer(actor, app.institution.region_id)
-    current = app.decisions.filter(superseded_by__isnull=True).order_by("-created_at", "-id").first()
-    old = list(
-        Installment.objects.select_for_update(of=("self",)).filter(application=app).exclude(decision=current)
-    )
+    current, old, new = _reconcile_inputs(app, lock=True)
     if not old:
         raise ValidationError("该申请没有需要核对的原拨付计划。")
-    paid_by_year: dict[int, Decimal] = {}
-    for inst in old:
-        net = inst.payments.aggregate(n=Sum("amount"))["n"] or ZERO
-        if inst.status == Installment.Status.SCHEDULED:
-            inst.status, inst.note = (
-                Installment.Status.STOPPED,
-                f"核定更正后停止（按核定 #{current.pk} 重新安排）",
-            )
-            inst.save(update_fields=["status", "note"])
-            record(
-                actor,
-                Action.UPDATE,
-                inst,
-                changes={"status": ["scheduled", "stopped"]},
-                detail={"reconcile": current.pk},
-            )
-        elif net > 0:
-            paid_by_year[inst.due_year] = paid_by_year.get(inst.due_year, ZERO) + net
-    new_rows = []
-    wanted = dict(_clean_schedule(current)) if current is not None and current.eligible else {}
-    for year, net in sorted(paid_by_year.items()):
-        if net > wanted.get(year, ZERO):
-            excess = net - wanted.get(year, ZERO)
-            for inst in old:
-                if inst.due_year == year and inst.status == Installment.Status.PAID:
-                    inst.recovery_flag = True
-                    inst.note = f"核定更正后多拨 {excess} 元，待追回"
-                    inst.save(update_fields=["recovery_flag", "note"])
-                    record(
-                        actor,
-                        Action.UPDATE,
-                        inst,
-                        changes={"recovery_flag": [False, True]},
-                        detail={"excess": str(excess)},
-                    )
-                    break
-    for year, amount in sorted(wanted.items()):
-        rest = amount - paid_by_year.get(year, ZERO)
-        if rest <= 0:
-            continue
-        inst = Installment.objects.create(application=app, decision=current, due_year=year, amount=rest)
+    plan = _reconcile_plan(current, old, new)
+    for inst in plan.stopped:
+        inst.status, inst.note = Installment.Status.STOPPED, _stop_note(current)
+        inst.save(update_fields=["status", "note"])
+        record(
+            actor,
+            Action.UPDATE,
+            inst,
+            changes={"status": ["scheduled", "stopped"]},
+            detail={"reconcile": current.pk},
+        )
+    for inst, excess in plan.flagged:
+        before = snapshot(inst, ["recovery_flag", "note"])
+        inst.recovery_flag, inst.note = True, _excess_note(excess)
+        inst.save(update_fields=["recovery_flag", "note"])
+        record(
+            actor,
+            Action.UPDATE,
+            inst,
+            changes=diff(before, snapshot(inst, ["recovery_flag", "note"])),
+            detail={"reconcile": current.pk, "excess": str(excess)},
+        )
+    for inst in plan.unflagged:
+        before = snapshot(inst, ["recovery_flag", "note"])
+        inst.recovery_flag, inst.note = False, f"核定 #{current.pk} 更正后不再多拨，取消追回"
+        inst.save(update_fields=["recovery_flag", "note"])
+        record(
+            actor,
+            Action.UPDATE,
+            inst,
+            changes=diff(before, snapshot(inst, ["recovery_flag", "note"])),
+            detail={"reconcile": current.pk},
+        )
+    for inst in plan.created:
+        inst.save()
         record(
             actor,
             Action.CREATE,
@@ -297,8 +396,13 @@ def reconcile_after_correction(*, actor, application) -> list[Installment]:
             changes=snapshot(inst, INSTALLMENT_FIELDS),
             detail={"reconcile": current.pk},
         )
-        new_rows.append(inst)
-    return new_rows
+    return plan
+
+
+def reconcile_after_correction(*, actor, application) -> list[Installment]:
+    """`reconcile_schedule`, returning the new installments only (the API's and the tests' older
+    call)."""
+    return reconcile_schedule(actor=actor, application=application).created
 
 
 # -- payments -----------------------------------------------------------------------------------

@@ -10,8 +10,10 @@ Interpretation (stated to users as well):
   the latest monthly report whose month ended on or before the application date and no more than
   3 months before it (none: incomplete); ≥50% is exact: 2 × occupied ≥ beds. 10,000 per bed, once.
 - 新建·租用 `construction_new_rented`: run by a medical institution; ≥50 核定床位; a lease of ≥5
-  years (lease end ≥ lease start + 5 years); 5,000 per bed in 5 equal yearly installments, the
-  first in the application year, the last absorbing any fen remainder.
+  years; 5,000 per bed in 5 equal yearly installments, the first in the application year, the
+  last absorbing any fen remainder. The lease's dates are both inclusive, as a Chinese lease is
+  written (2026-01-01 至 2030-12-31 is 5 years): it covers [start, end + 1 day), so the
+  condition is end + 1 day ≥ start + 5 years (`lease_term`; ADR 0012 "Lease term").
 - 运营补助 `operation` for year Y (any elder-care institution): each month's occupied beds at month
   end by care type; a month counts if the policy was in force on its last day; months before
   opening or after closure count 0; a missing month while operating makes the application
@@ -107,6 +109,38 @@ def add_years(day: datetime.date, years: int) -> datetime.date:
         return day.replace(year=day.year + years)
     except ValueError:
         return day.replace(year=day.year + years, day=28)
+
+
+def shift_months(day: datetime.date, months: int) -> datetime.date:
+    """The day `months` later with the same day of the month; when that month has no such day
+    (31 January + 1 month, 29 February + 12 months) the first day of the month after it — so a
+    period counted from `day` covers the whole of the shorter month."""
+    y, m = divmod(day.month - 1 + months, 12)
+    y, m = day.year + y, m + 1
+    if day.day <= calendar.monthrange(y, m)[1]:
+        return datetime.date(y, m, day.day)
+    return datetime.date(y + m // 12, m % 12 + 1, 1)
+
+
+def lease_term(start: datetime.date, end: datetime.date) -> tuple[int, int, int]:
+    """The (years, months, days) a lease from `start` to `end`, both days inclusive, covers:
+    2026-01-01 至 2030-12-31 → (5, 0, 0); 2026-01-01 至 2030-12-30 → (4, 11, 30). `end` before
+    `start` → (0, 0, 0)."""
+    stop = end + datetime.timedelta(days=1)  # the first day not covered
+    if stop <= start:
+        return (0, 0, 0)
+    months = (stop.year - start.year) * 12 + stop.month - start.month
+    while months > 0 and shift_months(start, months) > stop:
+        months -= 1
+    years, rest = divmod(months, 12)
+    return years, rest, (stop - shift_months(start, months)).days
+
+
+def term_text(term: tuple[int, int, int]) -> str:
+    """(4, 11, 30) → 「4 年 11 个月 30 天」; (5, 0, 0) → 「5 年」."""
+    years, months, days = term
+    parts = [f"{years} 年" if years else "", f"{months} 个月" if months else "", f"{days} 天" if days else ""]
+    return " ".join(p for p in parts if p) or "0 天"
 
 
 def month_end(year: int, month: int) -> datetime.date:
@@ -248,14 +282,25 @@ def construction(rule: Rule | None, facts: ConstructionFacts, kind: str) -> Verd
         need = int(p.get("min_lease_years", 5))
         if facts.lease_start is None or facts.lease_end is None:
             checks.append(Check("lease", None, f"未填写租期起止日期（租用年限须在 {need} 年以上）。", cite))
+        elif facts.lease_end < facts.lease_start:
+            checks.append(
+                Check(
+                    "lease",
+                    False,
+                    f"租期结束日期 {facts.lease_end:%Y-%m-%d} 早于开始日期 {facts.lease_start:%Y-%m-%d}。",
+                    cite,
+                )
+            )
         else:
-            ok = facts.lease_end >= add_years(facts.lease_start, need)
+            # Both days inclusive: the lease covers [start, end + 1 day) (ADR 0012 "Lease term").
+            term = lease_term(facts.lease_start, facts.lease_end)
+            ok = term[0] >= need
             checks.append(
                 Check(
                     "lease",
                     ok,
-                    f"租期 {facts.lease_start:%Y-%m-%d} 至 {facts.lease_end:%Y-%m-%d}，"
-                    f"{'满' if ok else '不足'} {need} 年。",
+                    f"租期 {term_text(term)}（{facts.lease_start:%Y-%m-%d} 至 {facts.lease_end:%Y-%m-%d}，"
+                    f"起止日均计入），{'达到' if ok else '不足'} {need} 年以上的要求。",
                     cite,
                 )
             )

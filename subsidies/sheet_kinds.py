@@ -18,7 +18,11 @@ checked (GB 11643 check character, a real birth date), and from the moment it is
 only as its keyed hash, its cipher and its mask: the stored plan, the preview, every error and
 warning, the audit trail and the logs see `3703**********123X`, never the number; the annotated
 error sheet masks the column too (`redact_rows`). Numbers Excel turned into 4.40524E+17 are
-refused with the message to format the column as text. A person's stays may not overlap — in
+refused with the message to format the column as text. The uploaded file (the numbers in clear)
+is deleted as soon as the batch is committed, returned or abandoned and at most an hour after
+the upload (`upload_ttl`, the engine's 10-minute sweep); the plan of a batch that can no longer
+be committed loses its ciphers (`redact_plan`), and a number quoted from any cell or the file
+name is masked (`redact_text`). A person's stays may not overlap — in
 two homes that is a duplicate claim (DOMAIN.md §6): the error names the other home only when it
 is in the uploader's scope, else "另一家养老机构". A township user may add stays and record the
 discharge of an open stay; changing a recorded stay needs `subsidies.change_resident`.
@@ -597,11 +601,27 @@ class ResidentsKind:
         "能力等级填 能力完好、轻度失能、中度失能、重度失能、完全失能（或 0–4）。",
         "同一位老人的入住时间不能与其在其他养老机构的入住时间重叠。",
         "名册导入后立即生效；身份证号加密保存，页面、导出和提示中均脱敏显示。乡镇用户可新增入住记录、补填退住日期，更正已登记的记录须由县级民政部门办理。",
+        "上传的名册文件在导入完成、被退回或放弃后立即删除；校验后未确认的上传 1 小时后自动作废并删除，请及时确认。",
     ]
     choices = {"ability_level": list(ABILITY_LABELS.values())}
+    # The uploaded file holds the ID numbers in clear: kept only until the batch is committed,
+    # returned or abandoned, and at most this long while it waits (engine.cleanup_uploads).
+    upload_ttl = datetime.timedelta(hours=1)
 
     def check_can_import(self, actor) -> None:
         _check_perm(actor, "subsidies.add_resident", "您没有登记入住老人的权限。")
+
+    @staticmethod
+    def redact_text(text: str) -> str:
+        """A file name or a message quoting a cell: any ID number in it masked."""
+        return idcard.mask_numbers(text)
+
+    @staticmethod
+    def redact_plan(ops: list[dict]) -> list[dict]:
+        """A batch that can no longer be committed (committed, returned, abandoned, invalid)
+        keeps hashes and masks only: the encrypted numbers the plan carried for the commit go
+        (the preview and the undo record do not need them)."""
+        return [{k: v for k, v in op.items() if k not in ("cipher", "birth_date")} for op in ops]
 
     def staged_for(self, actor) -> bool:
         return False  # CONTRACT.md: residents take effect at once
@@ -635,6 +655,9 @@ class ResidentsKind:
         t_parse = time.perf_counter()
         self._plan(actor, parsed, out, today)
         out.timings = {"parse_s": round(t_parse - t0, 3), "plan_s": round(time.perf_counter() - t_parse, 3)}
+        # The stored report never quotes a number, whatever cell it came from (a home name, …).
+        for item in (*out.errors, *out.warnings):
+            item["message"] = idcard.mask_numbers(item["message"])
         progress(0.95)
         return out
 
@@ -650,7 +673,9 @@ class ResidentsKind:
         elif person is v.UNCHANGED:
             row.error("id_number", "身份证号为必填项。")
         name = row.read("name", lambda raw: v.text(raw, max_length=50), cells)
-        if isinstance(name, str):
+        if isinstance(name, str) and idcard.mask_numbers(name) != name:
+            row.error("name", "姓名一栏填的是身份证号，请核对各列是否错位。")
+        elif isinstance(name, str):
             f["name"] = name
         elif name is v.CLEAR or name is v.UNCHANGED:
             row.error("name", "姓名为必填项。")
@@ -801,9 +826,9 @@ class ResidentsKind:
                 },
             }
             if ex is None:
-                op.update(
-                    op=CREATE, cipher=idcard.encrypt(person.number), birth_date=person.birth_date.isoformat()
-                )
+                # The cipher only (the birth date comes back from it at commit): with the mask, a
+                # birth date would give most of the number away.
+                op.update(op=CREATE, cipher=idcard.encrypt(person.number))
             else:
                 op.update(id=ex["id"], stamp=ex["updated_at"].isoformat(), op=UPDATE if diff else UNCHANGED)
                 if diff:
@@ -885,6 +910,7 @@ class ResidentsKind:
                     raise _stale(op, "身份证号加密密钥在校验后已更换") from exc
                 if idcard.lookup_hash(number) != op["hash"]:
                     raise _stale(op, "身份证号查询密钥在校验后已更换")
+                born = _day(op.get("birth_date")) or idcard.birth_date_of(number)
                 resident, _done = svc.write_resident(
                     actor,
                     inst,
@@ -896,7 +922,7 @@ class ResidentsKind:
                     id_hash=op["hash"],
                     id_cipher=op["cipher"],
                     id_masked=op["masked"],
-                    birth_date=_day(op["birth_date"]),
+                    birth_date=born,
                     detail=detail,
                 )
                 undo["created"].append(resident.pk)

@@ -19,6 +19,11 @@ urlpatterns = [
     path("subsidies/applications/<int:pk>/rejudge/", views.application_rejudge, name="application_rejudge"),
     path("subsidies/applications/<int:pk>/correct/", views.application_correct, name="application_correct"),
     path(
+        "subsidies/applications/<int:pk>/reconcile/",
+        views.application_reconcile,
+        name="application_reconcile",
+    ),
+    path(
         "subsidies/applications/<int:pk>/installments/<int:installment>/pay/",
         views.installment_pay,
         name="installment_pay",
@@ -31,6 +36,11 @@ urlpatterns = [
     path("subsidies/applications/<int:pk>/form/", documents.form_html, name="application_form"),
     path("subsidies/applications/<int:pk>/form.pdf", documents.form_pdf, name="application_form_pdf"),
     path("subsidies/occupancy/", roster_views.occupancy_grid, name="occupancy"),
+    path(
+        "subsidies/occupancy/<int:pk>/<int:year>/<int:month>/",
+        roster_views.occupancy_entry,
+        name="occupancy_entry",
+    ),
     path("subsidies/residents/", roster_views.resident_list, name="residents"),
     path("subsidies/residents/<int:pk>/unmask/", roster_views.resident_unmask, name="resident_unmask"),
     path("subsidies/duplicates/", roster_views.duplicates, name="duplicates"),

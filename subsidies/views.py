@@ -21,6 +21,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from eldercare.accounts.scope import for_user, region_in_scope
@@ -273,6 +275,15 @@ def _used_report(facts: dict, params: dict) -> str:
     )
 
 
+def _lease_text(start: str | None, end: str | None) -> str:
+    """2026-01-01 至 2030-12-31（5 年，起止日均计入） — the term as the rule counts it."""
+    shown = f"{_d(start)} 至 {_d(end)}"
+    if not (start and end) or end < start:
+        return shown
+    term = rules.lease_term(datetime.date.fromisoformat(start), datetime.date.fromisoformat(end))
+    return f"{shown}（{rules.term_text(term)}，起止日均计入）"
+
+
 def _facts_rows(rule: str, facts: dict, params: dict) -> list[tuple[str, str]]:
     """The facts snapshot as the decision stored it, in Chinese."""
     if not facts:
@@ -301,7 +312,7 @@ def _facts_rows(rule: str, facts: dict, params: dict) -> list[tuple[str, str]]:
         out.append(("承诺运营年限", f"{years} 年" if years is not None else "未填写"))
         out.append(("使用的入住月报", _used_report(facts, params)))
     if rule == RuleKind.NEW_RENTED:
-        out.append(("租期", f"{_d(facts.get('lease_start'))} 至 {_d(facts.get('lease_end'))}"))
+        out.append(("租期", _lease_text(facts.get("lease_start"), facts.get("lease_end"))))
     return out
 
 
@@ -347,7 +358,9 @@ def decisions_of(app: Application) -> tuple[Decision | None, list[Decision]]:
     return (_decorate(current, app.rule) if current else None), earlier
 
 
-def _installments(app: Application, user, today) -> list[Installment]:
+def _installments(app: Application, user, today, current: Decision | None = None) -> list[Installment]:
+    """The schedule with its ledger and finance's forms. An installment of a superseded decision
+    (`current`: the current one) gets no pay form: the service refuses it until reconciled."""
     rows = list(app.installments.prefetch_related("payments", "payments__created_by").order_by("due_year"))
     can_pay = user.has_perm("subsidies.record_payment") and region_in_scope(user, app.institution.region_id)
     for i in rows:
@@ -365,11 +378,29 @@ def _installments(app: Application, user, today) -> list[Installment]:
                 prefix=f"i{i.pk}",
                 initial={"paid_on": today, "amount": i.amount, "funding_source": "county"},
             )
-            if can_pay and i.status == Installment.Status.SCHEDULED and i.due_year <= today.year
+            if can_pay
+            and i.status == Installment.Status.SCHEDULED
+            and i.due_year <= today.year
+            and (current is None or i.decision_id == current.pk)
             else None
         )
         i.not_yet = i.status == Installment.Status.SCHEDULED and i.due_year > today.year
     return rows
+
+
+def _reconcile_context(app: Application, user, installments) -> dict:
+    """The reconciliation after a correction: what finance's button would do now (None when no
+    older decision's schedule is left to reconcile), and whether this user may press it."""
+    if not installments:
+        return {"reconcile": None, "can_reconcile": False}
+    pending = payments.reconciliation_pending(app)
+    can = (
+        pending is not None
+        and pending.changed
+        and user.has_perm("subsidies.record_payment")
+        and region_in_scope(user, app.institution.region_id)
+    )
+    return {"reconcile": pending, "can_reconcile": can}
 
 
 @require_GET
@@ -385,6 +416,7 @@ def application_detail(request, pk):
     status = filing.status if filing else machine.DRAFT
     can_judge = user.has_perm("subsidies.add_application") or user.has_perm("subsidies.change_application")
     today = timezone.localdate()
+    installments = _installments(app, user, today, current)
     return render(
         request,
         "subsidies/applications/detail.html",
@@ -400,8 +432,9 @@ def application_detail(request, pk):
             "correction_form": CorrectionForm()
             if status == machine.APPROVED and user.has_perm("subsidies.change_application")
             else None,
-            "installments": _installments(app, user, today),
+            "installments": installments,
             "is_construction": app.rule in CONSTRUCTION,
+            **_reconcile_context(app, user, installments),
         },
     )
 
@@ -515,6 +548,84 @@ def installment_pay(request, pk, installment):
             request,
             f"已登记 {inst.due_year} 年度拨付 {yuan(p.amount)}（凭证 {p.voucher_no}，{p.get_funding_source_display()}）。",
         )
+    return _back_to_payments(app)
+
+
+def reconcile_message(done: payments.Reconciliation) -> str:
+    """What the reconciliation did, in one message (Chinese through the catalogue)."""
+    sep = _("; ")
+    parts = []
+    if done.stopped:
+        years = _(", ").join(str(i.due_year) for i in done.stopped)
+        parts.append(
+            ngettext(
+                "stopped %(count)s unpaid installment of the old schedule (%(years)s)",
+                "stopped %(count)s unpaid installments of the old schedule (%(years)s)",
+                len(done.stopped),
+            )
+            % {"count": len(done.stopped), "years": years}
+        )
+    if done.created:
+        items = sep.join(
+            _("%(year)s: %(amount)s") % {"year": i.due_year, "amount": yuan(i.amount)} for i in done.created
+        )
+        parts.append(
+            ngettext(
+                "rescheduled %(count)s installment by the corrected decision (%(items)s)",
+                "rescheduled %(count)s installments by the corrected decision (%(items)s)",
+                len(done.created),
+            )
+            % {"count": len(done.created), "items": items}
+        )
+    if done.flagged:
+        items = sep.join(
+            _("%(year)s: %(amount)s paid too much") % {"year": i.due_year, "amount": yuan(excess)}
+            for i, excess in done.flagged
+        )
+        parts.append(
+            ngettext(
+                "flagged %(count)s paid installment for recovery (%(items)s)",
+                "flagged %(count)s paid installments for recovery (%(items)s)",
+                len(done.flagged),
+            )
+            % {"count": len(done.flagged), "items": items}
+        )
+    if done.unflagged:
+        parts.append(
+            ngettext(
+                "lifted the recovery flag of %(count)s installment no longer overpaid (%(years)s)",
+                "lifted the recovery flag of %(count)s installments no longer overpaid (%(years)s)",
+                len(done.unflagged),
+            )
+            % {"count": len(done.unflagged), "years": _(", ").join(str(i.due_year) for i in done.unflagged)}
+        )
+    return _("Adjusted the payment schedule to the corrected decision: %(what)s.") % {"what": sep.join(parts)}
+
+
+@require_POST
+@portal_permission_required("subsidies.view_application", "subsidies.record_payment")
+def application_reconcile(request, pk):
+    """Finance's 「按更正后的决定调整拨付计划」: subsidies.payments.reconcile_schedule, once —
+    a second press writes nothing and says so. A refusal of the service's own (not finance, not
+    in scope) is a 403."""
+    app = _scoped(request, pk)
+    try:
+        done = payments.reconcile_schedule(actor=request.user, application=app)
+    except ValidationError as exc:
+        messages.error(
+            request, _("The payment schedule was not adjusted: %(reason)s") % {"reason": _errors(exc)}
+        )
+    else:
+        if done.changed:
+            messages.success(request, reconcile_message(done))
+        else:
+            messages.info(
+                request,
+                _(
+                    "The payment schedule already follows the corrected decision; nothing was changed "
+                    "this time."
+                ),
+            )
     return _back_to_payments(app)
 
 

@@ -33,8 +33,8 @@ from eldercare.audit.models import Action
 from eldercare.audit.services import record
 
 from . import kinds
-from .models import ImportBatch
-from .readers import MAX_BYTES, SheetError
+from .models import ImportBatch, _pack, _unpack
+from .readers import SheetError, max_bytes, too_big_message
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,28 @@ def _user(actor):
     return actor if getattr(actor, "pk", None) else None
 
 
+def _forget(batch: ImportBatch) -> None:
+    """A batch that can no longer be committed keeps no personal data it only needed to commit:
+    the kind's `redact_plan` (if any) rewrites the stored plan (the residents kind drops the
+    encrypted ID numbers, keeping hashes and masks)."""
+    redact = getattr(kinds.get(batch.kind), "redact_plan", None)
+    if redact is None:
+        return
+    blob = ImportBatch.objects.filter(pk=batch.pk).values_list("result", flat=True).first()
+    if not blob:
+        return
+    ImportBatch.objects.filter(pk=batch.pk).update(result=_pack(redact(_unpack(blob))))
+
+
+def upload_ttl(kind: str) -> datetime.timedelta | None:
+    """How long an uploaded file of this kind may wait uncommitted (a kind's `upload_ttl`; the
+    residents roster: 1 hour, its ID numbers in clear); None: the general sweep's limit."""
+    try:
+        return getattr(kinds.get(kind), "upload_ttl", None)
+    except (KeyError, ImportError, AttributeError):  # a kind unknown or not loadable: no shorter life
+        return None
+
+
 def _save(batch: ImportBatch, *fields: str) -> None:
     batch.save(update_fields=list(fields))
 
@@ -93,23 +115,25 @@ def start_import(
     spec = kinds.get(kind)  # KeyError for an unknown kind: the caller's argument error
     spec.check_can_import(actor)
     as_of = as_of or timezone.localdate()
+    file_name = Path(filename or "upload").name[:255]
+    redact = getattr(spec, "redact_text", None)
     batch = ImportBatch(
         kind=kind,
         created_by=_user(actor),
         username=getattr(actor, "username", "system"),
         region_id=getattr(actor, "region_id", None),
-        file_name=Path(filename or "upload").name[:255],
+        file_name=redact(file_name) if redact else file_name,
         file_sha256=hashlib.sha256(data).hexdigest(),
         file_size=len(data),
         as_of=as_of,
         dry_run=dry_run,
         staged=spec.staged_for(actor),
     )
-    if len(data) > MAX_BYTES:
+    if len(data) > max_bytes():
         # Not even stored: refused before anything is parsed.
         batch.status = S.INVALID
         batch.error_count = 1
-        batch.message = f"文件超过 {MAX_BYTES // 1024 // 1024} MB，请拆分后分批上传。"
+        batch.message = too_big_message()
         batch.set_result({"ops": [], "errors": [_file_error(batch.message)], "warnings": []})
         batch.save()
         _audit_upload(actor, batch)
@@ -190,6 +214,7 @@ def validate_batch(batch_id: int, then_confirm: bool = False, actor=None) -> Non
         _save(batch, "status", "message")
         _remove_file(batch)
         _save(batch, "stored_name")
+        _forget(batch)
         return
     stored = time.perf_counter()
     _store_validation(batch, result, stored - started)
@@ -216,8 +241,11 @@ def _store_validation(batch: ImportBatch, result: kinds.Validation, seconds: flo
     batch.validated_at = timezone.now()
     batch.timings = {**batch.timings, **result.timings, "validate_s": round(seconds, 3)}
     # An invalid file is kept (outside the web root) for the annotated error sheet until the
-    # uploader abandons it or the nightly cleanup removes it (cleanup_uploads).
+    # uploader abandons it or the cleanup removes it (cleanup_uploads; a kind's upload_ttl). Its
+    # plan can never be committed: nothing personal is kept in it (_forget).
     batch.save()
+    if batch.status == S.INVALID:
+        _forget(batch)
 
 
 # -- confirm / accept / reject ----------------------------------------------------------------
@@ -303,6 +331,9 @@ def commit_batch(batch_id: int, decided_by_id: int | None = None, ops=None, expe
             )
             if locked.status not in expected:
                 return "skipped"  # another worker or officer got there first
+            if decided_by is not None:
+                # Known to the kind: accepting a township's reports is the county's acceptance.
+                locked.decided_by = decided_by
             undo = spec.apply(
                 actor=actor,
                 batch=locked,
@@ -343,6 +374,7 @@ def commit_batch(batch_id: int, decided_by_id: int | None = None, ops=None, expe
                     "uploaded_by": locked.username,
                 },
             )
+            _touch_reports(locked)
     except StaleBatch as exc:
         ImportBatch.objects.filter(pk=batch.pk).update(status=S.STALE, message=str(exc))
         return "stale"
@@ -358,9 +390,11 @@ def commit_batch(batch_id: int, decided_by_id: int | None = None, ops=None, expe
             status=S.FAILED, message="导入提交时发生内部错误，未写入任何数据；请联系系统管理员（已记录）。"
         )
         return "failed"
-    # Only once the data is safely committed: the upload is not needed any more.
+    # Only once the data is safely committed: the upload is not needed any more, nor the
+    # personal data of the plan (the preview and the undo record keep what they show).
     _remove_file(locked)
     _save(locked, "stored_name")
+    _forget(locked)
     return "committed"
 
 
@@ -402,6 +436,7 @@ def reject(*, actor, batch: ImportBatch, comment: str) -> ImportBatch:
         batch.decision_comment = comment.strip()[:2000]
         _remove_file(batch)
         batch.save()
+        _forget(batch)
         record(actor, Action.IMPORT, batch, detail={"step": "rejected", "comment": batch.decision_comment})
     _notify(batch.created_by, _("Your upload was returned"), batch, batch.decision_comment)
     return batch
@@ -416,8 +451,27 @@ def abandon(*, actor, batch: ImportBatch) -> ImportBatch:
         raise ValidationError(_("Someone else has already dealt with this import."))
     _remove_file(batch)
     _save(batch, "stored_name")
+    _forget(batch)
     record(actor, Action.IMPORT, batch, detail={"step": "abandoned"})
     return batch
+
+
+# Kinds whose rows feed the target-attainment reports: a commit or an undo asks for a debounced
+# recompute of the uploader's counties (assessments.recompute; township reports do it on
+# acceptance themselves, for the report's own year).
+REPORT_YEARS = {"institutions": None, "contracts": 5}
+
+
+def _touch_reports(batch: ImportBatch) -> None:
+    if batch.kind not in REPORT_YEARS or not batch.region_id:
+        return
+    from assessments.recompute import touch_region, years_from
+
+    back = REPORT_YEARS[batch.kind]
+    years = years_from(batch.as_of)
+    if back:
+        years = sorted(set(years) | set(range(years[-1] - back, years[-1] + 1)))
+    touch_region(batch.region_id, years)
 
 
 def revert(*, actor, batch: ImportBatch) -> ImportBatch:
@@ -432,6 +486,7 @@ def revert(*, actor, batch: ImportBatch) -> ImportBatch:
         batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
         _require(batch, S.COMMITTED)
         spec.revert(actor=actor, batch=batch, undo=batch.get_undo())  # raises ValidationError
+        _touch_reports(batch)
         batch.status = S.REVERTED
         batch.reverted_by, batch.reverted_at = _user(actor), timezone.now()
         _save(batch, "status", "reverted_by", "reverted_at")
@@ -485,21 +540,38 @@ def _notify_acceptors(batch: ImportBatch) -> None:
         )
 
 
-def cleanup_uploads(*, older_than: datetime.timedelta = datetime.timedelta(days=7)) -> int:
+def cleanup_uploads(*, older_than: datetime.timedelta = datetime.timedelta(days=7), only_kinds=None) -> int:
     """Remove stored files no batch needs any more: finished batches at once, open ones that
-    nobody touched for `older_than` (they are marked abandoned). Returns files removed."""
+    nobody touched for `older_than` — or the kind's shorter `upload_ttl` (the residents roster:
+    1 hour) — which are marked abandoned. `only_kinds`: sweep those kinds' batches only (the
+    frequent sweep of the short-lived kinds). Returns files removed."""
     removed = 0
-    cutoff = timezone.now() - older_than
-    for batch in ImportBatch.objects.exclude(stored_name="").defer("result", "undo", "report"):
+    now = timezone.now()
+    batches = ImportBatch.objects.exclude(stored_name="").defer("result", "undo", "report")
+    if only_kinds is not None:
+        batches = batches.filter(kind__in=list(only_kinds))
+    for batch in batches:
         finished = batch.status not in ImportBatch.OPEN and batch.status != S.INVALID
         if batch.status in (S.VALIDATING, S.COMMITTING):
             continue  # a worker may be reading it right now
-        if not finished and batch.created_at >= cutoff:
+        ttl = upload_ttl(batch.kind)
+        limit = min(older_than, ttl) if ttl is not None else older_than
+        if not finished and batch.created_at >= now - limit:
             continue
         if not finished and batch.status != S.PENDING:
             if not _transition(batch, (S.VALIDATED, S.INVALID, S.STALE), S.ABANDONED):
                 continue  # someone acted on it meanwhile
+            record(SYSTEM, Action.IMPORT, batch, detail={"step": "abandoned", "why": "expired"})
         _remove_file(batch)
         _save(batch, "stored_name")
+        if batch.status != S.PENDING:
+            _forget(batch)
         removed += 1
     return removed
+
+
+def cleanup_short_lived_uploads() -> int:
+    """The frequent sweep (every 10 minutes, eldercare/settings/base.py): the kinds with an
+    `upload_ttl` (the residents roster) lose their uncommitted uploads once it has passed."""
+    short = [name for name in kinds.available() if upload_ttl(name) is not None]
+    return cleanup_uploads(only_kinds=short) if short else 0

@@ -3,7 +3,8 @@
 The validated result (every row's planned write, all errors and warnings) is stored compressed
 on the batch, so confirming applies exactly what the user previewed without parsing the file
 again (docs/adr/0009-import-pipeline.md). The file itself lives outside the web root under a
-random name until the batch is committed, rejected or abandoned."""
+random name until the batch is committed, rejected or abandoned (or the sweep removes it: a kind
+may keep its uploads for less, the residents roster for an hour — engine.cleanup_uploads)."""
 
 from __future__ import annotations
 

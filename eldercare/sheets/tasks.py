@@ -24,3 +24,12 @@ def cleanup_uploads() -> int:
     from .engine import cleanup_uploads as run
 
     return run()
+
+
+@shared_task(name="sheets.cleanup_short_lived_uploads")
+def cleanup_short_lived_uploads() -> int:
+    """Every 10 minutes: uploads of kinds with a short life (the residents roster, 1 hour) that
+    wait uncommitted past it are abandoned and their files deleted."""
+    from .engine import cleanup_short_lived_uploads as run
+
+    return run()

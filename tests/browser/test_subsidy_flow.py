@@ -66,7 +66,7 @@ def test_apply_accept_approve_pay(browser, live_server, artifacts, monkeypatch, 
     town.check("#rule-construction_new_rented")
     assert town.is_hidden("#id_year") and town.is_visible("#id_lease_start")  # the rule's own fields
     town.fill("#id_lease_start", "2026-01-01")
-    town.fill("#id_lease_end", "2031-01-01")
+    town.fill("#id_lease_end", "2030-12-31")  # both days inclusive: 5 years
     with town.expect_navigation():
         town.click("[data-testid=preview]")
     assert "¥300,000.00" in town.inner_text("[data-testid=preview-result]")
@@ -77,7 +77,8 @@ def test_apply_accept_approve_pay(browser, live_server, artifacts, monkeypatch, 
     assert town.url.endswith(f"/subsidies/applications/{app.pk}/")
     assert town.inner_text("[data-testid=eligible]") == "符合"
     lease = town.inner_text("[data-testid=checks] [data-check=lease]")
-    assert "满 5 年" in lease and "东政办〔2022〕42号 三(一)" in lease
+    assert "租期 5 年（2026-01-01 至 2030-12-31" in lease and "达到 5 年以上的要求" in lease
+    assert "东政办〔2022〕42号 三(一)" in lease
     at(monkeypatch, D(2026, 3, 3))
     _act(town, "submit")
     assert town.inner_text("[data-testid=status]") == "已提交"
@@ -113,6 +114,6 @@ def test_apply_accept_approve_pay(browser, live_server, artifacts, monkeypatch, 
     # The printable 补助审批表.
     fin.goto(base + f"/subsidies/applications/{app.pk}/form/")
     sheet = fin.inner_text("[data-testid=approval-form]")
-    for phrase in ("养老床位补助审批表", "满 5 年", "分管领导", "李民政", "张丽"):
+    for phrase in ("养老床位补助审批表", "达到 5 年以上的要求", "分管领导", "李民政", "张丽"):
         assert phrase in sheet, phrase
     fin.screenshot(path=str(artifacts / "subsidy-approval-form.png"), full_page=True)

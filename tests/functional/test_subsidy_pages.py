@@ -116,13 +116,13 @@ def test_a_short_lease_is_explained_with_its_clause(users, homes, monkeypatch):
     at(monkeypatch, D(2026, 3, 2))
     page = text(town.get(NEW))
     assert "系统将自动采集：" in page and "核定养老床位" in page and "入住月报" in page
-    assert "租期结束日不早于开始日加 5 年" in page  # the rule's interpretation, stated
+    assert "租期起止日均计入，如 2026-01-01 至 2030-12-31 为 5 年" in page  # the interpretation, stated
     app = create(town, run, "construction_new_rented", lease_start="2026-01-01", lease_end="2030-12-01")
     assert app.beds == 60  # the 核定 beds by default
     detail = town.get(f"{LIST}{app.pk}/")
     body = text(detail)
     li = re.search(r'<li[^>]*data-check="lease"[^>]*>(.*?)</li>', body, re.S).group(1)
-    assert "✗" in li and "租期 2026-01-01 至 2030-12-01，不足 5 年。" in li
+    assert "✗" in li and "租期 4 年 11 个月 1 天（2026-01-01 至 2030-12-01，起止日均计入），不足 5 年" in li
     assert CITE in li
     assert 'data-testid="eligible">不符合' in body
     assert "核定养老床位" in body and "已批准建设补助床位" in body  # the facts snapshot, in Chinese
@@ -177,7 +177,7 @@ def test_preview_shows_the_judgement_without_saving(users, homes, monkeypatch):
     assert resp.status_code == 200
     body = text(resp)
     assert 'data-testid="preview-result"' in body and "¥300,000.00" in body
-    assert "2026 年 ¥60,000.00" in body and "满 5 年" in body
+    assert "2026 年 ¥60,000.00" in body and "达到 5 年以上的要求" in body
     assert not Application.objects.exists()
 
 
@@ -295,7 +295,8 @@ def test_the_print_page_carries_checks_ledger_and_signatures(users, homes, monke
     civil = csrf_client(users["civil"])
     body = text(civil.get(f"{LIST}{app.pk}/form/"))
     assert "养老床位补助审批表" in body
-    assert "租期 2026-01-01 至 2031-01-01，满 5 年。" in body and CITE in body
+    assert "租期 5 年 1 天（2026-01-01 至 2031-01-01，起止日均计入），达到 5 年以上的要求。" in body
+    assert CITE in body
     assert "用房属租用且租用年限在5年以上" in body  # the clause text
     for who in ("经办人", "审核人", "分管领导", "财政局"):
         assert who in body
@@ -319,7 +320,7 @@ def test_the_pdf_is_a_pdf_and_audited(users, homes, monkeypatch, tmp_path):
         pytest.skip("fonts-noto-cjk is not installed (Noto Serif/Sans CJK SC)")
     words = pdf_text(resp.content, tmp_path)
     if words is not None:
-        for phrase in ("养老床位补助审批表", "分管领导", "满5年", "¥300,000.00"):
+        for phrase in ("养老床位补助审批表", "分管领导", "达到5年以上的要求", "¥300,000.00"):
             assert phrase in words, phrase
         assert "下载PDF" not in words and "返回申请详情" not in words  # the toolbar is not on the paper
     else:

@@ -290,6 +290,98 @@ def test_reversal_then_payment_again(regions, fin):
     assert events(wrong, Action.UPDATE).get().changes == {"live": [True, False]}
 
 
+# -- reconciliation after a correction ----------------------------------------------------------
+def correct(previous: Decision, amount, schedule, eligible=True) -> Decision:
+    """A correction after approval (services.decision_correct's row, built directly)."""
+    return Decision.objects.create(
+        application=previous.application,
+        supersedes=previous,
+        eligible=eligible,
+        amount=M(amount),
+        schedule=[{"due_year": y, "amount": a} for y, a in schedule],
+        reason="更正",
+    )
+
+
+def schedule_of(app) -> list[tuple]:
+    return list(
+        Installment.objects.filter(application=app)
+        .order_by("due_year", "id")
+        .values_list("due_year", "decision_id", "amount", "status", "recovery_flag")
+    )
+
+
+@pytest.mark.django_db
+def test_reconciling_an_ineligible_correction_stops_all_and_flags_all_paid_once(regions, fin):
+    rows = rented_60(home())  # 2025–2029 × 60,000.00
+    app, first = rows[0].application, rows[0].decision
+    pay(fin, rows[0], D(2025, 6, 10), "V-2025")
+    pay(fin, rows[1], D(2026, 6, 10), "V-2026")
+    assert payments.reconciliation_pending(app) is None  # no correction yet
+    wrong = correct(first, "0.00", [], eligible=False)
+    pending = payments.reconciliation_pending(app)
+    assert pending.changed and [i.due_year for i in pending.stopped] == [2027, 2028, 2029]
+    done = payments.reconcile_schedule(actor=fin, application=app)
+    assert [i.due_year for i in done.stopped] == [2027, 2028, 2029] and done.created == []
+    assert [(i.due_year, excess) for i, excess in done.flagged] == [
+        (2025, M("60000.00")),
+        (2026, M("60000.00")),
+    ]
+    assert schedule_of(app) == [
+        (2025, first.pk, M("60000.00"), "paid", True),
+        (2026, first.pk, M("60000.00"), "paid", True),
+        *[(y, first.pk, M("60000.00"), "stopped", False) for y in (2027, 2028, 2029)],
+    ]
+    # Idempotent: nothing left to do, nothing written.
+    before = AuditEvent.objects.count()
+    again = payments.reconcile_schedule(actor=fin, application=app)
+    assert not again.changed and AuditEvent.objects.count() == before
+    assert not payments.reconciliation_pending(app).changed
+    assert wrong.installments.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_second_correction_is_reconciled_against_both_earlier_schedules(regions, fin):
+    rows = rented_60(home())
+    app, first = rows[0].application, rows[0].decision
+    pay(fin, rows[0], D(2025, 6, 10), "V-2025")
+    pay(fin, rows[1], D(2026, 6, 10), "V-2026")
+    fifty = correct(first, "250000.00", [(2025 + i, "50000.00") for i in range(5)])
+    done = payments.reconcile_schedule(actor=fin, application=app)
+    assert [(i.due_year, i.amount) for i in done.created] == [(y, M("50000.00")) for y in (2027, 2028, 2029)]
+    assert [(i.due_year, e) for i, e in done.flagged] == [(2025, M("10000.00")), (2026, M("10000.00"))]
+    # Back to 60 beds: 50,000 installments stopped, 60,000 rescheduled, the recovery flags lifted.
+    sixty = correct(fifty, "300000.00", [(2025 + i, "60000.00") for i in range(5)])
+    done = payments.reconcile_schedule(actor=fin, application=app)
+    assert [(i.due_year, i.decision_id) for i in done.stopped] == [(y, fifty.pk) for y in (2027, 2028, 2029)]
+    assert [(i.due_year, i.amount, i.decision_id) for i in done.created] == [
+        (y, M("60000.00"), sixty.pk) for y in (2027, 2028, 2029)
+    ]
+    assert done.flagged == [] and [i.due_year for i in done.unflagged] == [2025, 2026]
+    assert not Installment.objects.filter(application=app, recovery_flag=True).exists()
+    assert not payments.reconcile_schedule(actor=fin, application=app).changed
+    # The current schedule is payable; the stopped ones are not.
+    live = Installment.objects.get(application=app, decision=sixty, due_year=2027)
+    assert live.status == "scheduled"
+
+
+@pytest.mark.django_db
+def test_reconciling_is_finances_in_scope_and_refusals_are_audited(regions, fin, fin_other, make_user):
+    rows = rented_60(home())
+    app = rows[0].application
+    correct(rows[0].decision, "250000.00", [(2025 + i, "50000.00") for i in range(5)])
+    civil = make_user("civil9", "civil", "370306000000")
+    for who in (civil, fin_other):
+        with pytest.raises(PermissionDenied):
+            payments.reconcile_schedule(actor=who, application=app)
+    denied = AuditEvent.objects.filter(result=Result.DENIED, object_type="subsidies.application")
+    assert denied.count() == 2 and all(e.detail["operation"] == "reconcile" for e in denied)
+    assert not Installment.objects.filter(application=app, status="stopped").exists()
+    # The older call still returns the new installments.
+    new = payments.reconcile_after_correction(actor=fin, application=app)
+    assert [i.due_year for i in new] == [2025, 2026, 2027, 2028, 2029]
+
+
 @pytest.mark.django_db
 def test_recovery_is_negative_and_limited_to_what_is_held(regions, fin):
     rows = rented_60(home())

@@ -144,3 +144,13 @@ def test_deploy_check_warns_until_both_keys_are_set(settings):
     assert warning.id == "subsidies.W001" and "PORTAL_ID_ENCRYPTION_KEY" in warning.msg
     settings.PORTAL_ID_ENCRYPTION_KEY = "set too"
     assert idcard.deploy_check() == []
+
+
+def test_mask_numbers_masks_every_number_shaped_run_in_free_text():
+    text = "表中机构名称“370306194501021237”与登记不一致；另见 11010519491231002x。"
+    assert (
+        idcard.mask_numbers(text) == "表中机构名称“3703**********1237”与登记不一致；另见 1101**********002X。"
+    )
+    # shorter or longer digit runs are left alone (a 19-digit bank account, a 15-digit number)
+    assert idcard.mask_numbers("6228480000000000001 370306390720551") == "6228480000000000001 370306390720551"
+    assert idcard.mask_numbers("名册.csv") == "名册.csv"

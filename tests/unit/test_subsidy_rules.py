@@ -1,7 +1,7 @@
 """The subsidy rules from 东政办〔2022〕42号 三(一)'s numbers and their edges (issue 6): exactly 50
-beds, exactly 50%, a lease of exactly 5 years and of 4 years 11 months, a repeating-decimal
-average, opening mid-year, a missing month, the policy's last day, a non-medical-run
-institution asking for a construction subsidy. Pure: no database."""
+beds, exactly 50%, a lease of exactly 5 years (both dates inclusive) and of 4 years 11 months, a
+repeating-decimal average, opening mid-year, a missing month, the policy's last day, a
+non-medical-run institution asking for a construction subsidy. Pure: no database."""
 
 import datetime
 from decimal import Decimal
@@ -108,17 +108,60 @@ def test_new_owned_occupancy_must_be_recent_else_incomplete():
     assert latest.eligible is True and "2026年02月末入住 40 张" in check(latest, "occupancy").message
 
 
+# The lease's dates are both inclusive (ADR 0012 "Lease term"): 2026-01-01 至 2030-12-31 is the
+# everyday Chinese 5-year lease; the condition is end + 1 day ≥ start + 5 years.
 @pytest.mark.parametrize(
-    "start,end,eligible",
+    "start,end,eligible,term",
     [
-        (D(2026, 1, 1), D(2031, 1, 1), True),  # exactly 5 years
-        (D(2026, 1, 1), D(2030, 12, 1), False),  # 4 years 11 months
-        (D(2024, 2, 29), D(2029, 2, 28), True),  # from a leap day
+        (D(2026, 1, 1), D(2030, 12, 31), True, "5 年"),  # exactly 5 years, end inclusive
+        (D(2026, 1, 1), D(2031, 1, 1), True, "5 年 1 天"),
+        (D(2026, 1, 1), D(2030, 12, 30), False, "4 年 11 个月 30 天"),  # one day short
+        (D(2026, 1, 1), D(2030, 11, 30), False, "4 年 11 个月"),  # 4 years 11 months
+        (D(2026, 1, 1), D(2030, 12, 1), False, "4 年 11 个月 1 天"),
+        (D(2026, 3, 15), D(2031, 3, 14), True, "5 年"),
+        (D(2026, 3, 15), D(2031, 3, 13), False, "4 年 11 个月 27 天"),
+        (D(2024, 2, 29), D(2029, 2, 28), True, "5 年"),  # from a leap day: through 28 February
+        (D(2024, 2, 29), D(2029, 2, 27), False, "4 年 11 个月 30 天"),
+        (D(2026, 1, 1), D(2026, 1, 1), False, "1 天"),
     ],
 )
-def test_new_rented_lease(start, end, eligible):
+def test_new_rented_lease(start, end, eligible, term):
     v = r.construction(rule(r.NEW_RENTED), facts(lease_start=start, lease_end=end), r.NEW_RENTED)
     assert v.eligible is eligible
+    lease = check(v, "lease")
+    assert lease.passed is eligible
+    assert lease.message == (
+        f"租期 {term}（{start:%Y-%m-%d} 至 {end:%Y-%m-%d}，起止日均计入），"
+        f"{'达到' if eligible else '不足'} 5 年以上的要求。"
+    )
+
+
+def test_lease_ending_before_it_starts_is_refused():
+    v = r.construction(
+        rule(r.NEW_RENTED), facts(lease_start=D(2026, 1, 1), lease_end=D(2025, 12, 31)), r.NEW_RENTED
+    )
+    assert v.eligible is False
+    assert check(v, "lease").message == "租期结束日期 2025-12-31 早于开始日期 2026-01-01。"
+
+
+def test_missing_lease_dates_are_incomplete():
+    v = r.construction(rule(r.NEW_RENTED), facts(lease_start=D(2026, 1, 1)), r.NEW_RENTED)
+    assert v.eligible is None and check(v, "lease").passed is None
+
+
+@pytest.mark.parametrize(
+    "start,end,term",
+    [
+        (D(2026, 1, 1), D(2030, 12, 31), (5, 0, 0)),
+        (D(2026, 1, 31), D(2026, 2, 28), (0, 1, 0)),  # no 31 February: the whole of February
+        (D(2026, 1, 31), D(2026, 2, 27), (0, 0, 28)),
+        (D(2026, 1, 31), D(2026, 3, 30), (0, 2, 0)),
+        (D(2025, 12, 31), D(2026, 1, 30), (0, 1, 0)),
+        (D(2026, 1, 1), D(2025, 12, 1), (0, 0, 0)),
+    ],
+)
+def test_lease_term(start, end, term):
+    assert r.lease_term(start, end) == term
 
 
 def test_new_rented_five_installments_the_last_absorbs_the_fen():
