@@ -107,8 +107,8 @@ def load_targets(indicator_codes: Iterable[str] | None, region_codes: Iterable[s
     if region_codes is not None:
         qs = qs.filter(region_id__in=list(region_codes))
     out: dict[tuple[str, str], list[Entry]] = {}
-    for ind, region, year, value, source, clause in qs.order_by("indicator_id", "region_id", "year").values_list(
-        "indicator_id", "region_id", "year", "value", "source_doc", "clause"
-    ):
+    for ind, region, year, value, source, clause in qs.order_by(
+        "indicator_id", "region_id", "year"
+    ).values_list("indicator_id", "region_id", "year", "value", "source_doc", "clause"):
         out.setdefault((ind, region), []).append((year, value, source, clause))
     return out

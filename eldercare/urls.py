@@ -3,6 +3,9 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from assessments.report_api import AttainmentViewSet
+from assessments.target_api import IndicatorViewSet, TargetTemplateViewSet, TargetViewSet
+from assessments.township_api import TownshipReportViewSet
 from contracts.api.views import ContractViewSet
 from eldercare.accounts.api.views import TokenObtainView, UserViewSet
 from eldercare.regions.api.views import RegionViewSet
@@ -20,6 +23,11 @@ router.register("imports", ImportBatchViewSet, basename="import")
 router.register("filings", FilingViewSet, basename="filing")
 router.register("contracts", ContractViewSet, basename="contract")
 router.register("subsidies/applications", ApplicationViewSet, basename="subsidy-application")
+router.register("township-reports", TownshipReportViewSet, basename="township-report")
+router.register("reports/attainment", AttainmentViewSet, basename="report-attainment")
+router.register("indicators", IndicatorViewSet, basename="indicator")
+router.register("targets", TargetViewSet, basename="target")
+router.register("target-templates", TargetTemplateViewSet, basename="target-template")
 
 admin.site.site_header = "医养结合服务平台 · 系统管理"
 admin.site.site_title = "医养结合服务平台"
@@ -34,6 +42,7 @@ urlpatterns = [
     path("", include("eldercare.workflow.urls")),
     path("", include("contracts.urls")),
     path("", include("subsidies.urls")),
+    path("", include("assessments.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/auth/token/", TokenObtainView.as_view(), name="api-token"),
     path("api/v1/", include(router.urls)),

@@ -18,6 +18,7 @@ import itertools
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.db.models import Count, Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -690,8 +691,11 @@ def _in(qs, column: str, values: list):
     """`column IN values` on the institution table; on PostgreSQL one array parameter
     (`= ANY(%s)`) instead of 50k bound values that Django would prepare one by one."""
     if bulk.is_postgres():
-        where = f'"institutions_institution"."{column}" = ANY(%s)'  # a fixed column name, never user input
-        return qs.extra(where=[where], params=[list(values)])  # noqa: S610
+        # The identifier comes from the model (get_field raises for anything else) and is quoted
+        # by the backend; the values are one bound parameter.
+        quote = connection.ops.quote_name
+        where = f"{quote(Institution._meta.db_table)}.{quote(Institution._meta.get_field(column).column)} = ANY(%s)"
+        return qs.extra(where=[where], params=[list(values)])  # noqa: S610  # nosec B610  # model column, values bound
     return qs.filter(**{f"{column}__in": values})
 
 

@@ -151,6 +151,15 @@ def ensure_filing_types():
         FilingType.objects.get_or_create(code=t["code"], defaults={k: v for k, v in t.items() if k != "code"})
 
 
+def ensure_assessment_catalogue():
+    """The shipped indicator catalogue and target templates (data migrations 0002, 0003): put
+    back after a transaction=True test's flush (idempotent)."""
+    from assessments import catalogue, templates_data
+
+    catalogue.install()
+    templates_data.install()
+
+
 def ready_filing(actor, type_code: str, institution=None, payload=None, region=None):
     """A draft with its payload and every required attachment: ready to submit."""
     from eldercare.workflow import services as wf

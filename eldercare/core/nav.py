@@ -12,6 +12,9 @@ NAV_ITEMS = [
     ("contracts:list", "医养签约", "journal-medical", "contracts.view_contract"),
     ("subsidies:application_list", "床位补贴", "cash-stack", "subsidies.view_application"),
     ("subsidies:liabilities", "补助资金", "cash-coin", "subsidies.view_budget"),
+    ("assessments:township_reports", "乡镇年报", "clipboard-data", "assessments.view_townshipreport"),
+    ("assessments:reports", "目标考核", "graph-up-arrow", "assessments.view_report"),
+    ("assessments:targets", _("Indicators and targets"), "bullseye", "assessments.view_target"),
     ("sheets:list", _("Bulk import"), "file-earmark-arrow-up", "sheets.view_importbatch"),
     ("regions:list", _("Regions"), "diagram-3", "regions.view_region"),
     ("accounts:user_list", _("Users"), "people", "accounts.view_user"),
@@ -28,4 +31,10 @@ def items_for(user, current_path: str = ""):
             url = reverse(name)
             active = current_path == url if url == "/" else current_path.startswith(url)
             out.append({"url": url, "label": label, "icon": icon, "active": active, "name": name})
+    # Nested sections (/reports/ and /reports/targets/): only the longest match is active.
+    matches = [item for item in out if item["active"]]
+    if len(matches) > 1:
+        longest = max(matches, key=lambda item: len(item["url"]))
+        for item in matches:
+            item["active"] = item is longest
     return out

@@ -58,6 +58,12 @@ def home_cards(actor, region) -> list[dict]:
         cards.extend(_filing_cards(actor, region))
     if actor.has_perm("contracts.view_contract"):
         cards.extend(_contract_cards(actor, region))
+    if actor.has_perm("assessments.view_report"):
+        from assessments.page_selectors import home_card
+
+        card = home_card(actor, region)
+        if card:
+            cards.append(card)
     if actor.has_perm("accounts.view_user"):
         users = get_user_model().objects.for_user(actor).filter(region__code__startswith=region.prefix)
         cards.append(

@@ -175,6 +175,8 @@ Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
 # Uploads live outside the web root and are never served by URL (SECURITY.md).
 PORTAL_UPLOAD_ROOT = env.path("PORTAL_UPLOAD_ROOT", default=str(BASE_DIR / "var" / "uploads"))
+# Spreadsheet uploads (批量导入) above this size are refused before anything is parsed.
+PORTAL_UPLOAD_MAX_BYTES = env.int("PORTAL_UPLOAD_MAX_MB", default=20) * 1024 * 1024
 # Residents' ID numbers (SECURITY.md; subsidies/idcard.py): the encryption key and the lookup-hash
 # key. Unset, each is derived from SECRET_KEY — development only; production sets both
 # (docs/operations.md "Personal data keys"; rotating one needs `reencrypt_residents`).
@@ -220,6 +222,8 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Task modules autodiscovery (`<app>.tasks`) does not find.
+CELERY_IMPORTS = ("assessments.township_tasks",)
 CELERY_BEAT_SCHEDULE = {
     "disable-dormant-accounts": {
         "task": "eldercare.accounts.tasks.disable_dormant_accounts",
@@ -228,6 +232,12 @@ CELERY_BEAT_SCHEDULE = {
     "flush-outbox": {"task": "eldercare.core.tasks.flush_outbox", "schedule": timedelta(minutes=1)},
     "health-check": {"task": "eldercare.core.tasks.health_check", "schedule": timedelta(minutes=15)},
     "cleanup-uploads": {"task": "sheets.cleanup_uploads", "schedule": timedelta(hours=24)},
+    # Uploads holding personal data in clear (the residents roster's ID numbers) live an hour at
+    # most while uncommitted (eldercare/sheets/engine.py cleanup_short_lived_uploads).
+    "cleanup-short-lived-uploads": {
+        "task": "sheets.cleanup_short_lived_uploads",
+        "schedule": timedelta(minutes=10),
+    },
     # A change dated in the future becomes the current copy on its day (ADR 0007).
     "refresh-current-copies": {
         "task": "institutions.refresh_current_copies",
@@ -239,6 +249,12 @@ CELERY_BEAT_SCHEDULE = {
     "contract-renewals": {"task": "contracts.notify_expiring", "schedule": crontab(hour=6, minute=40)},
     # A contract that began or ended yesterday changes a small home's stored warnings (ADR 0011).
     "contract-warnings": {"task": "contracts.refresh_warnings", "schedule": crontab(hour=0, minute=20)},
+    # Townships without a submitted report: 7 and 1 days before the due date, weekly when overdue;
+    # the county's officers a weekly overdue summary (assessments/township_reports.py remind).
+    "township-report-reminders": {
+        "task": "assessments.remind_township_reports",
+        "schedule": crontab(hour=7, minute=0),
+    },
     # Closed institutions: remaining subsidy installments stopped, paid ones flagged for recovery.
     "subsidies-stop-closed": {
         "task": "subsidies.stop_installments_of_closed",
@@ -300,3 +316,15 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# --- Target-attainment reports (issue 7, ADR 0013) ------------------------------------
+# Changes ask for a recompute of the counties and years they touched, debounced so a burst of
+# edits (an import, a morning of approvals) starts one run. Without Redis (make run) the same
+# code runs in-process at once.
+PORTAL_REPORTS_AUTO_RECOMPUTE = env.bool("PORTAL_REPORTS_AUTO_RECOMPUTE", default=True)
+PORTAL_REPORT_DEBOUNCE_SECONDS = env.int("PORTAL_REPORT_DEBOUNCE_SECONDS", default=30)
+CELERY_BEAT_SCHEDULE["reports-due-recomputes"] = {
+    "task": "assessments.run_due_recomputes",
+    "schedule": timedelta(minutes=1),
+}
+CELERY_BEAT_SCHEDULE["reports-nightly"] = {"task": "assessments.nightly_reports", "schedule": crontab(hour=2, minute=0)}

@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .readers import MAX_BYTES
+from .readers import max_bytes, max_mb
 
 ACCEPT = ".xlsx,.xls,.ods,.csv"
 
@@ -25,10 +25,10 @@ class UploadForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_BYTES:
+        if upload.size > max_bytes():
             raise forms.ValidationError(
                 _("The file is larger than %(mb)s MB; please split it and upload the parts one by one."),
-                params={"mb": MAX_BYTES // 1024 // 1024},
+                params={"mb": max_mb()},
             )
         if upload.size == 0:
             raise forms.ValidationError(_("The file is empty."))

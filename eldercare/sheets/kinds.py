@@ -15,7 +15,12 @@ A kind is an object with:
 - optionally `rules` (Chinese sentences for the upload page and the template's 填写说明, when
   templatefiles.kind_rules has none for the kind), `choices` ({column key: labels} for the
   template's drop-downs) and `redact_rows(rows) -> rows` (personal data masked in the annotated
-  error sheet: the residents kind masks the ID numbers).
+  error sheet: the residents kind masks the ID numbers);
+- optionally, for personal data: `redact_text(text) -> text` (the uploaded file's name as
+  stored), `redact_plan(ops) -> ops` (the stored plan of a batch that can no longer be
+  committed: committed, returned, abandoned, invalid, failed) and `upload_ttl` (a timedelta: an
+  uncommitted upload of the kind is abandoned and its file deleted once it is older —
+  engine.cleanup_short_lived_uploads, every 10 minutes).
 Kinds are listed here by dotted path and imported on first use, so a domain app plugs in a kind
 without the platform importing it at start-up."""
 
@@ -31,6 +36,7 @@ KINDS = {
     "visits": "contracts.sheet_kind:VisitsKind",
     "occupancy": "subsidies.sheet_kinds:OccupancyKind",
     "residents": "subsidies.sheet_kinds:ResidentsKind",
+    "township_reports": "assessments.sheet_kind:TownshipReportsKind",
 }
 ALL_KINDS = ("regions", "institutions", "contracts", "occupancy", "township_reports", "residents", "visits")
 

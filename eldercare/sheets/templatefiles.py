@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from eldercare.core.exports import neutralise
 
-from .readers import MAX_BYTES
+from .readers import max_mb
 
 HEADER_FILL = "DDEBF7"
 ERROR_FILL = "F8D7DA"
@@ -57,8 +57,7 @@ def general_rules() -> list[str]:
             "Format code columns (credit codes, region codes) as text, otherwise Excel turns long "
             "codes into numbers such as 4.4E+17."
         ),
-        _("Accepted files: .xlsx, .xls, .ods and .csv (UTF-8 or GBK), at most %(mb)s MB.")
-        % {"mb": MAX_BYTES // 1024 // 1024},
+        _("Accepted files: .xlsx, .xls, .ods and .csv (UTF-8 or GBK), at most %(mb)s MB.") % {"mb": max_mb()},
         _(
             "Every upload is first checked without writing anything; you then review the planned "
             "changes and confirm them."
@@ -180,7 +179,7 @@ def value_hints(kind_name: str) -> dict[str, str]:
     """Column key -> what the column takes, for columns without a drop-down (a multi-valued
     checklist cannot be one)."""
     if kind_name != "contracts":
-        return {}
+        return _kind_attribute(kind_name, "hints", {})  # e.g. township_reports: 0–100, 1 decimal
     from contracts.models import ServiceItem
 
     names = list(ServiceItem.objects.filter(active=True).values_list("name", flat=True))

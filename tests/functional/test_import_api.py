@@ -135,7 +135,6 @@ def test_bad_file_is_a_stored_invalid_batch(api, name, where):
     "fields,field,fragment",
     [
         ({"kind": "nonsense"}, "kind", ""),
-        ({"kind": "township_reports"}, "kind", "尚未提供"),  # arrives with the reports issue
         ({"kind": "institutions", "file": None}, "file", ""),
         ({"kind": "institutions", "as_of": "30/11/2026"}, "as_of", ""),
     ],

@@ -234,20 +234,19 @@ def test_template_and_upload_refused_for_kinds_the_user_may_not_import(make_user
         "visits",
         "occupancy",
         "residents",
+        "township_reports",
     ]
     finance = csrf_client(make_user("fin", "finance"))
     assert finance.get("/imports/").status_code == 403
 
 
-def test_upload_page_explains_columns_and_checks_size(township, monkeypatch):
+def test_upload_page_explains_columns_and_checks_size(township, settings):
     t = csrf_client(township)
     page = t.get("/imports/new/institutions/").content.decode()
     assert 'accept=".xlsx,.xls,.ods,.csv"' in page
     assert "单位名称" in page and "清空" in page and "20 MB" in page
     assert "状态日期" in page and "县级" in page
-    from eldercare.sheets import forms
-
-    monkeypatch.setattr(forms, "MAX_BYTES", 10)
+    settings.PORTAL_UPLOAD_MAX_BYTES = 10
     resp = upload(t, sheet(HOME))
     assert resp.status_code == 200 and "拆分" in resp.content.decode()
     assert not ImportBatch.objects.exists()

@@ -2,11 +2,14 @@
 a later one supersedes it; a region without one of its own inherits the nearest ancestor's.
 Pure: no database."""
 
+import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from assessments.targets import Resolved, ancestors_of, resolve, resolve_many
+from assessments.templates_data import TEMPLATES
 
 PROVINCE, CITY, COUNTY = "370000000000", "370300000000", "370306000000"
 TOWN, TOWN2, VILLAGE = "370306001000", "370306100000", "370306001001"
@@ -15,7 +18,10 @@ D = Decimal
 
 MAP = {
     # county: 90 from 2018, superseded by 100 from 2020 (001 二(三): ≥90% 2018, 100% 2020)
-    ("GREEN_CHANNEL_RATE", COUNTY): [(2018, D("90.00"), "冯政发〔2018〕24号", "二(三)"), (2020, D("100.00"), "冯政发〔2018〕24号", "二(三)")],
+    ("GREEN_CHANNEL_RATE", COUNTY): [
+        (2018, D("90.00"), "冯政发〔2018〕24号", "二(三)"),
+        (2020, D("100.00"), "冯政发〔2018〕24号", "二(三)"),
+    ],
     # the township's own 95 from 2019 beats the county's
     ("GREEN_CHANNEL_RATE", TOWN): [(2019, D("95.00"), "", "")],
     # the city sets family-doctor signing; the township's own starts only in 2022
@@ -46,10 +52,28 @@ CASES = [
     ("superseded, carried forward", "GREEN_CHANNEL_RATE", COUNTY, 2026, ("100.00", False, COUNTY, 2020)),
     ("before any target year", "GREEN_CHANNEL_RATE", COUNTY, 2017, None),
     ("inherited from the parent", "GREEN_CHANNEL_RATE", TOWN2, 2020, ("100.00", True, COUNTY, 2020)),
-    ("inherited from the grandparent", "GREEN_CHANNEL_RATE", "370306100201", 2018, ("90.00", True, COUNTY, 2018)),
+    (
+        "inherited from the grandparent",
+        "GREEN_CHANNEL_RATE",
+        "370306100201",
+        2018,
+        ("90.00", True, COUNTY, 2018),
+    ),
     ("the child's own beats the parent's", "GREEN_CHANNEL_RATE", TOWN, 2020, ("95.00", False, TOWN, 2019)),
-    ("the child's own not yet in force: the parent's", "GREEN_CHANNEL_RATE", TOWN, 2018, ("90.00", True, COUNTY, 2018)),
-    ("a village under a township's own target", "GREEN_CHANNEL_RATE", VILLAGE, 2021, ("95.00", True, TOWN, 2019)),
+    (
+        "the child's own not yet in force: the parent's",
+        "GREEN_CHANNEL_RATE",
+        TOWN,
+        2018,
+        ("90.00", True, COUNTY, 2018),
+    ),
+    (
+        "a village under a township's own target",
+        "GREEN_CHANNEL_RATE",
+        VILLAGE,
+        2021,
+        ("95.00", True, TOWN, 2019),
+    ),
     ("inherited across two levels (city)", "FD_SIGNING_RATE", TOWN, 2020, ("70.00", True, CITY, 2018)),
     ("own from its year on", "FD_SIGNING_RATE", TOWN, 2022, ("85.00", False, TOWN, 2022)),
     ("the county inherits from the city", "FD_SIGNING_RATE", COUNTY, 2019, ("70.00", True, CITY, 2018)),
@@ -78,8 +102,12 @@ def test_resolve(case, indicator, region, year, expected):
 @pytest.mark.parametrize("case,indicator,region,year,expected", CASES, ids=[c[0] for c in CASES])
 def test_resolve_many_agrees_with_resolve(case, indicator, region, year, expected):
     regions = [(r, chain(r)) for r in (region, COUNTY, TOWN, TOWN2, VILLAGE, OTHER_COUNTY)]
-    many = resolve_many(MAP, regions, ["GREEN_CHANNEL_RATE", "FD_SIGNING_RATE", "YL_INSTITUTIONS",
-                                       "NURSING_BED_SHARE", "HOSPICE_SERVICES"], year)
+    many = resolve_many(
+        MAP,
+        regions,
+        ["GREEN_CHANNEL_RATE", "FD_SIGNING_RATE", "YL_INSTITUTIONS", "NURSING_BED_SHARE", "HOSPICE_SERVICES"],
+        year,
+    )
     assert many.get((indicator, region)) == resolve(MAP, indicator, region, chain(region), year)
 
 
@@ -101,3 +129,32 @@ def test_resolve_many_takes_explicit_chains():
     many = resolve_many(MAP, [(TOWN2, (CITY,))], ["GREEN_CHANNEL_RATE", "FD_SIGNING_RATE"], 2020)
     assert ("GREEN_CHANNEL_RATE", TOWN2) not in many
     assert many[("FD_SIGNING_RATE", TOWN2)].region_code == CITY
+
+
+# -- the shipped templates quote their seeds --------------------------------------------------------
+SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+@pytest.mark.parametrize(
+    "template",
+    [t for t in TEMPLATES if t["seed_file"]],
+    ids=[t["doc_no"] for t in TEMPLATES if t["seed_file"]],
+)
+def test_every_clause_quotes_its_seed(template):
+    """Each item's quote (the text in “…”, with …… for what is left out) is in the seed file, and
+    the 文号 — where the document has one — too."""
+    path = SEEDS / template["seed_file"]
+    if not path.exists():
+        pytest.skip(f"seed documents not found at {SEEDS}")
+    seed = _squash(path.read_text(encoding="utf-8"))
+    if "没有文号" not in template["note"]:
+        assert _squash(template["doc_no"]) in seed
+    assert _squash(template["title"]) in seed
+    for item in template["items"]:
+        quote = re.search(r"“(.+)”", item["clause"]).group(1)
+        for part in quote.split("……"):
+            assert _squash(part) in seed, (item["indicator"], part)

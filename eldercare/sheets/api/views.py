@@ -19,7 +19,7 @@ from eldercare.accounts.scope import for_user, get_for_user
 
 from .. import engine, kinds
 from ..models import ImportBatch
-from ..readers import MAX_BYTES
+from ..readers import max_bytes, too_big_message
 
 
 class ImportBatchSerializer(serializers.ModelSerializer):
@@ -57,8 +57,8 @@ class ImportUploadSerializer(serializers.Serializer):
     as_of = serializers.DateField(required=False, allow_null=True, default=None)
 
     def validate_file(self, value):
-        if value.size > MAX_BYTES:
-            raise serializers.ValidationError(f"文件超过 {MAX_BYTES // 1024 // 1024} MB，请拆分后分批上传。")
+        if value.size > max_bytes():
+            raise serializers.ValidationError(too_big_message())
         return value
 
     def validate_kind(self, value):

@@ -17,7 +17,7 @@ from eldercare.core.demo import regions as demo_regions
 from eldercare.regions import codes
 from eldercare.regions.models import Region
 
-DEMO_PASSWORD = "Yiyang@2026"  # noqa: S105 - published demo password, refused outside DEBUG
+DEMO_PASSWORD = "Yiyang@2026"  # noqa: S105  # nosec B105  # published demo password, refused outside DEBUG
 # Fixed TOTP secret for the demo administrators only, so a tester can sign in (20 bytes).
 DEMO_TOTP_HEX = "3132333435363738393031323334353637383930"
 TOWNSHIP_CODE = "370306001000"
@@ -45,6 +45,14 @@ class Command(BaseCommand):
         # deployment, or where an operator says so explicitly for a demonstration server.
         if not (settings.DEBUG or os.environ.get("PORTAL_ALLOW_DEMO") == "1"):
             raise CommandError("load_demo is for development and demonstration databases only.")
+        # The demo computes its reports once at the end; its own writes must not each ask for one.
+        auto, settings.PORTAL_REPORTS_AUTO_RECOMPUTE = settings.PORTAL_REPORTS_AUTO_RECOMPUTE, False
+        try:
+            self._load(quiet_logins)
+        finally:
+            settings.PORTAL_REPORTS_AUTO_RECOMPUTE = auto
+
+    def _load(self, quiet_logins):
         with transaction.atomic():
             created = self._regions()
             self._users()
@@ -57,6 +65,20 @@ class Command(BaseCommand):
             from eldercare.core.demo import subsidies as demo_subsidies
 
             applications = demo_subsidies.load()
+            from eldercare.core.demo import assessments as demo_assessments
+
+            township_reports = demo_assessments.load()
+        from assessments.models import ReportRun, RunStatus
+
+        if not ReportRun.objects.filter(status=RunStatus.COMPLETE).exists():
+            runs = demo_assessments.compute()
+            self.stdout.write(
+                self.style.SUCCESS(
+                    "Demo attainment reports: "
+                    + ", ".join(f"{r.year} (#{r.pk}, {r.runtime_ms} ms)" for r in runs)
+                    + "."
+                )
+            )
         from institutions.models import Institution
 
         self.stdout.write(self.style.SUCCESS(f"Demo regions: {Region.objects.count()} ({created} new)."))
@@ -69,6 +91,8 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"Demo contracts: {contracts}."))
         if applications:
             self.stdout.write(self.style.SUCCESS(f"Demo subsidy applications: {applications}."))
+        if township_reports:
+            self.stdout.write(self.style.SUCCESS(f"Demo township reports: {township_reports}."))
         if not quiet_logins:
             self._print_logins()
 
