@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import os
 import time
 from collections import defaultdict
 
@@ -234,6 +235,10 @@ def _rows(run, indicators, regions, aggregates, township_counts, key_of) -> list
             if ind.unit in ("count", "beds") and num is None:
                 num = 0
             res = resolved.get((ind.code, region.code))
+            if res is not None and res.inherited and ind.unit in ("count", "beds"):
+                # A count target is the region's own total (20 institutions, 4,200 beds for the
+                # county): it is not each township's target. Rates inherit; counts do not.
+                res = None
             e = ev.evaluate(
                 unit=ind.unit,
                 direction=ind.direction,
@@ -278,6 +283,16 @@ def _regions_under(prefix: str, *, levels):
     return list(qs.order_by("code"))
 
 
+def _fault_delay() -> None:
+    """Fault-injection point (issue 8, tests/faults/test_report_worker_killed.py): with
+    PORTAL_FAULT_SLICE_DELAY=<seconds> in the worker's environment a slice sleeps inside its
+    transaction, after its bulk insert and before it commits, so a test can SIGKILL the worker
+    while the slice is half written. No effect when unset (never set it in production)."""
+    delay = os.environ.get("PORTAL_FAULT_SLICE_DELAY")
+    if delay:
+        time.sleep(float(delay))
+
+
 def compute_slice(run: ReportRun, county_code: str) -> None:
     """The county and its townships: two grouped aggregates, evaluation, one bulk insert."""
     prefix = codes.prefix_of(county_code)
@@ -296,6 +311,7 @@ def compute_slice(run: ReportRun, county_code: str) -> None:
         # Idempotent: a redelivered slice replaces what a killed attempt may have written.
         ReportRow.objects.filter(run=run, region__code__startswith=prefix).delete()
         ReportRow.objects.bulk_create(rows, batch_size=2000)
+        _fault_delay()
         ReportSlice.objects.filter(run=run, county_code=county_code).update(
             done=True, finished_at=timezone.now()
         )

@@ -95,7 +95,7 @@ class PatchSerializer(serializers.Serializer):
     values = ValuesField()
 
 
-class TransitionSerializer(serializers.Serializer):
+class TownshipTransitionSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=["submit", "accept", "reopen"])
     comment = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -218,11 +218,11 @@ class TownshipReportViewSet(viewsets.GenericViewSet):
         )
         return error or self._answer(saved)
 
-    @extend_schema(request=TransitionSerializer, responses={200: TownshipReportSerializer, **ERRORS})
+    @extend_schema(request=TownshipTransitionSerializer, responses={200: TownshipReportSerializer, **ERRORS})
     @action(detail=True, methods=["post"])
     def transitions(self, request, pk=None):
         report = self.get_object()
-        form = TransitionSerializer(data=request.data)
+        form = TownshipTransitionSerializer(data=request.data)
         if not form.is_valid():
             return form_errors(form)
         what, comment = form.validated_data["action"], form.validated_data["comment"]

@@ -290,7 +290,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"FilingStatusEnum": "eldercare.workflow.machine.STATE_CHOICES"},
+    "ENUM_NAME_OVERRIDES": {
+        "FilingStatusEnum": "eldercare.workflow.machine.STATE_CHOICES",
+        "TownshipReportActionEnum": [("submit", "submit"), ("accept", "accept"), ("reopen", "reopen")],
+        "WorkflowActionEnum": [
+            (a, a) for a in ("submit", "resubmit", "accept", "approve", "reject", "return", "withdraw")
+        ],
+        "TargetPlanActionEnum": [("create", "create"), ("update", "update"), ("unchanged", "unchanged")],
+    },
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
@@ -327,4 +334,7 @@ CELERY_BEAT_SCHEDULE["reports-due-recomputes"] = {
     "task": "assessments.run_due_recomputes",
     "schedule": timedelta(minutes=1),
 }
-CELERY_BEAT_SCHEDULE["reports-nightly"] = {"task": "assessments.nightly_reports", "schedule": crontab(hour=2, minute=0)}
+CELERY_BEAT_SCHEDULE["reports-nightly"] = {
+    "task": "assessments.nightly_reports",
+    "schedule": crontab(hour=2, minute=0),
+}

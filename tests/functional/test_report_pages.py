@@ -113,12 +113,11 @@ def test_the_scorecard_uses_the_stored_rows_and_todays_weights(report, health, c
 
     def expect(weights):
         # 丝绸路街道's indicators with a target and data: coverage 2/3 of 100 (inherited), green
-        # channel 1/1 of 100 (inherited), beds 170 of the county's 4,200 (inherited), family-doctor
-        # signing 80 of its own 85.
+        # channel 1/1 of 100 (inherited), family-doctor signing 80 of its own 85. The county's
+        # 4,200 beds is the county's own count target, not inherited by its townships.
         parts = {
             "YL_MED_COVERAGE": D(2) / 3,
             "GREEN_CHANNEL_RATE": D(1),
-            "YL_BEDS": D(170) / 4200,
             "FD_SIGNING_RATE": D(80) / 85,
         }
         total = sum(weights.get(k, 1) * v for k, v in parts.items()) / sum(weights.get(k, 1) for k in parts)
@@ -128,14 +127,15 @@ def test_the_scorecard_uses_the_stored_rows_and_todays_weights(report, health, c
     login(client, health)
     html = page(client, f"{DASH}?year=2025&region={COUNTY}")
     shown, text = score_cell(html, T1)
-    assert shown == expect({}) == "66.21"
+    assert shown == expect({}) == "86.93"
     assert "养老服务机构医养结合服务覆盖率：1.00 × 0.6667" in text and "老年人满意度（无目标）" in text
     Indicator.objects.filter(code="FD_SIGNING_RATE").update(weight=3)
     html = page(client, f"{DASH}?year=2025&region={COUNTY}")
-    assert score_cell(html, T1)[0] == expect({"FD_SIGNING_RATE": 3}) == "75.51"
-    # 南郊镇: only YL_BEDS (0 of 4,200) is scorable; the rest is left out and listed.
+    assert score_cell(html, T1)[0] == expect({"FD_SIGNING_RATE": 3}) == "89.80"
+    # 南郊镇: nothing is scorable (no data, and count targets are not inherited): no score, and
+    # what was left out is listed.
     shown, text = score_cell(html, T3)
-    assert shown == "0.00" and "养老服务机构医养结合服务覆盖率（数据不足）" in text
+    assert shown == "—" and "养老服务机构医养结合服务覆盖率（数据不足）" in text
 
 
 def test_a_reopened_correction_is_marked_changed(county, health, client, login):

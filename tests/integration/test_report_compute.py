@@ -74,6 +74,9 @@ def test_hand_checked_county_2025(county):
     assert c("YL_INSTITUTIONS").numerator == 4 and c("YL_INSTITUTIONS").denominator is None
     beds = c("YL_BEDS")
     assert beds.numerator == 120 + 50 + 200 + 30 and beds.status == "not_attained" and beds.target == 4200
+    # A count target is the county's own total: its townships do not inherit it.
+    t1_beds = c("YL_BEDS", T1)
+    assert t1_beds.numerator == 170 and t1_beds.target is None and t1_beds.status == "no_target"
     # Nursing: H1 60/120, H2 20/50, H5 150/200, H6 未填报 -> 230/370 = 62.16%, n/m 3/4.
     n = c("NURSING_BED_SHARE")
     assert (n.numerator, n.denominator, txt(n), n.complete_n, n.complete_m) == (230, 370, "62.16", 3, 4)
