@@ -7,14 +7,14 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test install lint fmt typecheck bench check-deploy messages clean
+.PHONY: help run test install lint fmt typecheck security bench check-deploy messages clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade pip setuptools
 	$(BIN)/pip install --quiet -e ".[dev]"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
@@ -37,6 +37,14 @@ lint: $(STAMP) ## ruff
 fmt: $(STAMP) ## format with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# bandit over the project's own code (not tests/, bench/ or .venv): a finding of medium or high
+# severity with medium or high confidence fails; false positives carry `# nosec BXXX  # reason`.
+# Then pip-audit over the installed environment and the newest Django 5.2 patch (bin/audit_deps.py;
+# PIP_AUDIT_STRICT=1 also fails on releases that could not be audited).
+security: $(STAMP) ## bandit (medium+) and pip-audit (known vulnerabilities) — the security gates of .ci/run
+	$(BIN)/bandit -q -r eldercare institutions contracts subsidies assessments --severity-level medium --confidence-level medium
+	$(BIN)/python bin/audit_deps.py
 
 typecheck: $(STAMP) ## Django system checks (mypy with django-stubs is not set up yet)
 	$(BIN)/python manage.py check
