@@ -135,7 +135,6 @@ def contract_create(*, actor, facts: dict, refresh: bool = True) -> Contract:
     return contract
 
 
-@transaction.atomic
 def _touch_reports(contract_or_home, since: datetime.date) -> None:
     """Coverage from `since` on changes: those years' reports get a debounced recompute."""
     from assessments.recompute import touch_region, years_from
@@ -144,6 +143,7 @@ def _touch_reports(contract_or_home, since: datetime.date) -> None:
     touch_region(home.region_id, years_from(since))
 
 
+@transaction.atomic
 def contract_update(*, actor, contract: Contract, changes: dict, refresh: bool = True) -> Contract:
     c = (
         Contract.objects.select_for_update(of=("self",))

@@ -338,3 +338,18 @@ def test_renewal_notices_link_only_for_who_can_open_the_contract(regions, make_u
     services.notify_expiring(today=D(2026, 12, 5))
     assert Notification.objects.get(user=bj).link.startswith("/contracts/")
     assert Notification.objects.get(user=silk).link == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_edits_and_terminations_run_in_their_own_transaction():
+    """Outside any caller's transaction (a page or API request: no ATOMIC_REQUESTS) the service
+    still locks and writes atomically — select_for_update outside a transaction would fail."""
+    from tests.factories import make_tree
+
+    make_tree()
+    hc = make_hospital(opened_on=D(2010, 1, 1))
+    c = sign(hc, home("甲·事务外修改"), "TX-1")
+    c = services.contract_update(actor=SYSTEM, contract=c, changes={"end": D(2026, 11, 30)})
+    assert Contract.objects.get(pk=c.pk).end == D(2026, 11, 30)
+    services.contract_terminate(actor=SYSTEM, contract=c, on=D(2026, 10, 1), reason="测试")
+    assert Contract.objects.get(pk=c.pk).terminated_on == D(2026, 10, 1)
