@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import logging
 import os
 import time
 from collections import defaultdict
@@ -43,6 +44,8 @@ from .models import (
     Source,
     TownshipReport,
 )
+
+log = logging.getLogger(__name__)
 
 KEEP_VERSIONS = 3  # complete versions kept per (year, root)
 
@@ -115,7 +118,8 @@ def _reported_facts(run: ReportRun, indicators, prefix: str) -> None:
     fields = sorted(
         {i.reported_numerator for i in indicators} | {i.reported_denominator for i in indicators} - {""}
     )
-    qs = TownshipReport.objects.filter(year=run.year, accepted_values__isnull=False)
+    # Active townships only: they are the ones expected to report (completeness m).
+    qs = TownshipReport.objects.filter(year=run.year, accepted_values__isnull=False, region__active=True)
     if prefix:
         qs = qs.filter(region__code__startswith=prefix)
     qs = qs.annotate(**{f"v_{f}": KT(f"accepted_values__{f}") for f in fields})
@@ -376,23 +380,34 @@ def _prune(run: ReportRun) -> None:
     """Keep the newest complete versions of this year and root; older ones go with their rows."""
     old = (
         ReportRun.objects.filter(year=run.year, root_id=run.root_id, status=RunStatus.COMPLETE)
-        .order_by("-finished_at", "-pk")
+        .order_by("-data_as_of", "-finished_at", "-pk")
         .values_list("pk", flat=True)[KEEP_VERSIONS:]
     )
-    stale = list(old)
-    if stale:
-        ReportFact.objects.filter(run_id__in=stale).delete()
-        ReportRow.objects.filter(run_id__in=stale).delete()
-        ReportSlice.objects.filter(run_id__in=stale).delete()
-        ReportRun.objects.filter(pk__in=stale).delete()
+    drop_runs(list(old))
+
+
+def drop_runs(ids) -> None:
+    if ids:
+        ReportFact.objects.filter(run_id__in=ids).delete()
+        ReportRow.objects.filter(run_id__in=ids).delete()
+        ReportSlice.objects.filter(run_id__in=ids).delete()
+        ReportRun.objects.filter(pk__in=ids).delete()
 
 
 # --- the whole run, as the tasks drive it ------------------------------------------------
 
 
+def claim(run: ReportRun) -> bool:
+    """Take a pending run (one coordinator only: a duplicate delivery finds it taken)."""
+    return bool(
+        ReportRun.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(
+            status=RunStatus.RUNNING, started_at=timezone.now(), error=""
+        )
+    )
+
+
 def start(run: ReportRun) -> list[str]:
     """Materialise and create the slices; returns the county codes to fan out."""
-    ReportRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, started_at=timezone.now(), error="")
     materialise(run)
     counties = [r.code for r in _regions_under(_prefix(run), levels=[codes.COUNTY])]
     if run.root_id and codes.level_of(run.root_id) >= codes.COUNTY:
@@ -401,6 +416,10 @@ def start(run: ReportRun) -> list[str]:
     ReportSlice.objects.bulk_create([ReportSlice(run=run, county_code=c) for c in counties])
     ReportRun.objects.filter(pk=run.pk).update(slices_total=len(counties), slices_done=0)
     return counties
+
+
+def open_slices(run: ReportRun) -> list[str]:
+    return list(ReportSlice.objects.filter(run=run, done=False).values_list("county_code", flat=True))
 
 
 def slice_done(run_id: int) -> bool:
@@ -414,6 +433,7 @@ def slice_done(run_id: int) -> bool:
 def run_inline(run: ReportRun) -> ReportRun:
     """Everything in this process (tests, `compute_reports` without a worker, benchmarks)."""
     t0 = time.perf_counter()
+    claim(run)
     try:
         for county in start(run):
             compute_slice(run, county)
@@ -428,6 +448,13 @@ def run_inline(run: ReportRun) -> ReportRun:
 
 
 def fail(run: ReportRun, exc: Exception) -> None:
+    """The run is not served; users see a plain message, the detail goes to the log only."""
+    log.error("report run %s failed", run.pk, exc_info=exc)
+    message = (
+        str(exc)
+        if isinstance(exc, ComputeError)
+        else f"计算失败（{type(exc).__name__}），详细错误已记入系统日志，请联系系统管理员。"
+    )
     ReportRun.objects.filter(pk=run.pk).exclude(status=RunStatus.COMPLETE).update(
-        status=RunStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+        status=RunStatus.FAILED, error=message[:2000], finished_at=timezone.now()
     )

@@ -273,7 +273,7 @@ def trend(region_code: str, year: int, indicators, *, years: int = TREND_YEARS) 
     runs = (
         ReportRun.objects.filter(year__in=span, status=RunStatus.COMPLETE)
         .filter(Q(root__isnull=True) | Q(root_id__in=chain))
-        .order_by("year", "-finished_at", "-pk")
+        .order_by("year", "-data_as_of", "-finished_at", "-pk")
         .values_list("pk", "year")
     )
     latest: dict[int, int] = {}

@@ -23,7 +23,7 @@ def latest_run(year: int, region_code: str) -> ReportRun | None:
     return (
         ReportRun.objects.filter(year=year, status=RunStatus.COMPLETE)
         .filter(Q(root__isnull=True) | Q(root_id__in=_ancestors_and_self(region_code)))
-        .order_by("-finished_at", "-pk")
+        .order_by("-data_as_of", "-finished_at", "-pk")
         .first()
     )
 

@@ -157,3 +157,75 @@ def test_compute_reports_refuses_a_future_year_and_an_unknown_region(regions):
         call_command("compute_reports", "--year", str(datetime.date.today().year + 1))
     with pytest.raises(CommandError, match="不存在"):
         call_command("compute_reports", "--year", "2025", "--region", "370399000000")
+
+
+@pytest.mark.django_db
+def test_a_duplicate_coordinator_delivery_does_not_materialise_twice(regions, monkeypatch):
+    from assessments import tasks
+
+    _home("甲", "370306001000", "1")
+    run = ReportRun.objects.create(year=2025, root_id=COUNTY, evaluated_on=D(2025, 12, 31))
+    sent = []
+    monkeypatch.setattr(
+        tasks, "group", lambda sigs: type("G", (), {"apply_async": lambda self: sent.append(list(sigs))})()
+    )
+    assert tasks.compute_run(run.pk) == 1
+    facts = run.facts.count()
+    assert tasks.compute_run(run.pk) == 1  # redelivered: the open slice again, no new facts
+    assert run.facts.count() == facts and len(sent) == 2
+    tasks.compute_slice.apply(args=(run.pk, COUNTY))
+    run.refresh_from_db()
+    assert run.status == RunStatus.COMPLETE
+    assert tasks.compute_run(run.pk) == 0
+
+
+@pytest.mark.django_db
+def test_lost_messages_are_dispatched_again(regions, monkeypatch):
+    from assessments import tasks
+
+    pending = ReportRun.objects.create(year=2025, root_id=COUNTY, evaluated_on=D(2025, 12, 31))
+    ReportRun.objects.filter(pk=pending.pk).update(
+        created_at=recompute.timezone.now() - datetime.timedelta(minutes=5)
+    )
+    fresh = ReportRun.objects.create(year=2024, root_id=COUNTY, evaluated_on=D(2024, 12, 31))
+    sent = []
+    monkeypatch.setattr(tasks.compute_run, "apply_async", lambda args: sent.append(args[0]))
+    assert tasks.redispatch_stale() == [pending.pk] and sent == [pending.pk]
+    assert fresh.pk not in sent
+
+
+@pytest.mark.django_db
+def test_a_transient_database_error_is_retried_without_failing_the_run(regions, monkeypatch):
+    from django.db import OperationalError
+
+    from assessments import tasks
+
+    _home("甲", "370306001000", "1")
+    run = ReportRun.objects.create(year=2025, root_id=COUNTY, evaluated_on=D(2025, 12, 31))
+    compute.claim(run)
+    compute.start(run)
+    calls = {"n": 0}
+    real = compute.compute_slice
+
+    def flaky(r, county):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real(r, county)
+
+    monkeypatch.setattr(compute, "compute_slice", flaky)
+    result = tasks.compute_slice.apply(args=(run.pk, COUNTY), throw=False)  # eager: the retry runs inline
+    run.refresh_from_db()
+    assert calls["n"] == 2 and result.successful() and run.status == RunStatus.COMPLETE
+
+
+@pytest.mark.django_db
+def test_a_failed_run_tells_users_nothing_internal(regions, monkeypatch):
+    run = ReportRun.objects.create(year=2025, root_id=COUNTY, evaluated_on=D(2025, 12, 31))
+    monkeypatch.setattr(
+        compute, "materialise", lambda r: (_ for _ in ()).throw(RuntimeError('relation "x" does not exist'))
+    )
+    with pytest.raises(RuntimeError):
+        compute.run_inline(run)
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED and "relation" not in run.error and "系统日志" in run.error
