@@ -228,8 +228,14 @@ def _rows(run, indicators, regions, aggregates, township_counts, key_of) -> list
     region_codes = [r.code for r in regions]
     all_codes = sorted({c for code in region_codes for c in (code, *_ancestors(code))})
     tmap = tg.load_targets([i.code for i in indicators], all_codes)
+    # A count target is the region's own total (20 institutions, 4,200 beds for the county):
+    # not each township's target. Rates inherit; counts do not (targets.not_inherited).
     resolved = tg.resolve_many(
-        tmap, [(c, _ancestors(c)) for c in region_codes], [i.code for i in indicators], run.year
+        tmap,
+        [(c, _ancestors(c)) for c in region_codes],
+        [i.code for i in indicators],
+        run.year,
+        no_inherit=tg.not_inherited(indicators),
     )
     rows = []
     for region in regions:
@@ -239,10 +245,6 @@ def _rows(run, indicators, regions, aggregates, township_counts, key_of) -> list
             if ind.unit in ("count", "beds") and num is None:
                 num = 0
             res = resolved.get((ind.code, region.code))
-            if res is not None and res.inherited and ind.unit in ("count", "beds"):
-                # A count target is the region's own total (20 institutions, 4,200 beds for the
-                # county): it is not each township's target. Rates inherit; counts do not.
-                res = None
             e = ev.evaluate(
                 unit=ind.unit,
                 direction=ind.direction,

@@ -246,6 +246,8 @@ def score_of(rows) -> scorecard.Score:
             target=r.target,
             direction=r.indicator.direction,
             insufficient=r.status == RowStatus.INSUFFICIENT,
+            # A township's own reported figure missing: it scores 0 rather than dropping out.
+            unreported=r.indicator.source == "reported" and r.level == 4 and r.complete_n == 0,
         )
         for r in rows
     )

@@ -207,7 +207,12 @@ def attainment_xlsx(rep) -> bytes:
                 float(Decimal(card.shown)) if card.shown is not None else None,
                 len(card.parts),
                 float(card.weight_total),
-                neutralise("；".join(f"{p.name} {p.weight} × {p.ratio:.4f}" for p in card.parts)),
+                neutralise(
+                    "；".join(
+                        f"{p.name} {p.weight} × {p.ratio:.4f}" + ("（未报送，计 0）" if p.unreported else "")
+                        for p in card.parts
+                    )
+                ),
                 neutralise("；".join(f"{x.name}（{x.reason}）" for x in card.left_out)),
             ]
         )

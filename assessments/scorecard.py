@@ -6,7 +6,9 @@ score = 100 × Σ wᵢ·min(vᵢ/tᵢ, 1) / Σ wᵢ over the indicators that hav
 - direction "down": min(t/v, 1); a zero value is at least as good as any target (1), and a
   zero target with a value above it scores 0 (it is not attained either, see evaluate.py).
 - indicators without a target, with insufficient data, or with a weight of 0 are left out
-  of both sums and listed with the reason; with nothing left the score is None.
+  of both sums and listed with the reason; with nothing left the score is None — except a
+  reported indicator with a target that the township has not reported (no accepted report):
+  it scores 0 (named 未报送), so not reporting can never raise a township's score.
 
 The value is the exact fraction (evaluate.exact_value), never the 2-decimal figure shown.
 """
@@ -38,6 +40,7 @@ class Item:
     target: Decimal | None
     direction: str = "up"
     insufficient: bool = False  # status insufficient_data (e.g. a township has not reported)
+    unreported: bool = False  # a reported indicator without the township's accepted report
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class Part:
     target: Decimal
     ratio: Decimal  # min(v/t, 1) (or min(t/v, 1)), in [0, 1]
     points: Decimal  # weight × ratio
+    unreported: bool = False  # scored 0: not reported
 
 
 @dataclass(frozen=True)
@@ -93,11 +97,17 @@ def score(items: Iterable[Item]) -> Score:
         if it.target is None:
             out.left_out.append(LeftOut(it.code, it.name, NO_TARGET))
             continue
-        if it.insufficient or it.value is None:
-            out.left_out.append(LeftOut(it.code, it.name, NO_DATA))
-            continue
         if weight <= 0:
             out.left_out.append(LeftOut(it.code, it.name, NO_WEIGHT))
+            continue
+        if it.unreported:
+            out.parts.append(
+                Part(it.code, it.name, weight, ZERO, Decimal(it.target), ZERO, ZERO, unreported=True)
+            )
+            out.weight_total += weight
+            continue
+        if it.insufficient or it.value is None:
+            out.left_out.append(LeftOut(it.code, it.name, NO_DATA))
             continue
         r = ratio(it.value, it.target, it.direction)
         points = weight * r

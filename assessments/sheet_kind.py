@@ -363,6 +363,9 @@ class TownshipReportsKind:
             if ex is not None and ex.status == ReportStatus.ACCEPTED:
                 if diff:
                     row.error(None, LOCKED_ROW)
+            elif ex is not None and ex.status == ReportStatus.SUBMITTED and diff:
+                # What the county is about to accept must stay what was submitted.
+                row.error(None, f"{region['name']}{year}年度数据{svc.SUBMITTED_MESSAGE}。")
             elif not after and not row.errors:
                 row.error(None, "该行没有填写任何填报项。")
             if not row.errors and (ex is None or ex.status != ReportStatus.ACCEPTED):

@@ -35,8 +35,8 @@ from eldercare.core.api.errors import ERRORS, call, form_errors, invalid
 from eldercare.regions.models import Region
 
 from . import target_services as services
-from .models import Indicator, Target, TargetTemplate, Unit
-from .targets import ancestors_of, load_targets, resolve
+from .models import Dimension, Indicator, Target, TargetTemplate, Unit
+from .targets import ancestors_of, load_targets, not_inherited, resolve
 
 
 def api_value(unit: str, value):
@@ -64,6 +64,8 @@ class ValueField(serializers.Field):
 
 class IndicatorSerializer(serializers.ModelSerializer):
     unit_label = serializers.CharField(source="get_unit_display", read_only=True)
+    # "" for an indicator outside the five dimensions (read-only model fields lose `allow_blank`)
+    dimension = serializers.ChoiceField(choices=Dimension.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Indicator
@@ -356,7 +358,7 @@ class TargetViewSet(viewsets.GenericViewSet):
         ],
         responses={200: ResolvedRow, **ERRORS},
     )
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], pagination_class=None)  # a plain list, not a page
     def resolved(self, request):
         """The target in force for every active indicator in the region and year: its own, or
         inherited from the nearest region above it (`target_inherited`, `target_region`)."""
@@ -375,9 +377,10 @@ class TargetViewSet(viewsets.GenericViewSet):
         chain = ancestors_of(region.code)
         indicators = list(Indicator.objects.filter(active=True).order_by("order", "code"))
         tmap = load_targets([i.code for i in indicators], [region.code, *chain])
+        counts = not_inherited(indicators)  # a count target is the region's own total
         rows = []
         for ind in indicators:
-            res = resolve(tmap, ind.code, region.code, chain, year)
+            res = resolve(tmap, ind.code, region.code, chain, year, no_inherit=counts)
             rows.append(
                 {
                     "indicator": ind.code,

@@ -29,7 +29,7 @@ from eldercare.regions.models import Region
 from . import target_services as services
 from .models import Indicator, ReportedField, Source, Target, TargetTemplate, Unit
 from .target_forms import ApplyTemplateForm, TargetForm
-from .targets import ancestors_of, load_targets, resolve
+from .targets import ancestors_of, load_targets, not_inherited, resolve
 
 MAX_YEARS = 15
 APPLY_REGION_CHOICES = 500
@@ -253,12 +253,13 @@ def _targets_context(request, region: Region, form=None) -> dict:
     names = dict(Region.objects.filter(code__in=(region.code, *chain)).values_list("code", "name"))
     indicators = list(Indicator.objects.filter(active=True).order_by("order", "code"))
     tmap = load_targets([i.code for i in indicators], [region.code, *chain])
+    counts = not_inherited(indicators)  # a count target is the region's own total
     years = _years(request, tmap)
     matrix = []
     for ind in indicators:
         cells = []
         for y in years:
-            res = resolve(tmap, ind.code, region.code, chain, y)
+            res = resolve(tmap, ind.code, region.code, chain, y, no_inherit=counts)
             if res is None:
                 cells.append({"year": y, "res": None})
                 continue

@@ -54,11 +54,20 @@ def _own(entries: Sequence[Entry] | None, year: int) -> Entry | None:
 
 
 def resolve(
-    targets_map: TargetsMap, indicator_code: str, region_code: str, ancestors: Iterable[str], year: int
+    targets_map: TargetsMap,
+    indicator_code: str,
+    region_code: str,
+    ancestors: Iterable[str],
+    year: int,
+    *,
+    no_inherit: frozenset = frozenset(),
 ) -> Resolved | None:
     """The target for the region in `year`: its own latest with year ≤ Y, else the nearest
-    ancestor's (inherited); None when no region on the chain has one in force."""
-    for i, code in enumerate((region_code, *ancestors)):
+    ancestor's (inherited); None when no region on the chain has one in force. Indicators in
+    `no_inherit` (the counts: a county's 4,200 beds is not each township's target) take the
+    region's own target only."""
+    chain = (region_code,) if indicator_code in no_inherit else (region_code, *ancestors)
+    for i, code in enumerate(chain):
         hit = _own(targets_map.get((indicator_code, code)), year)
         if hit is not None:
             y, value, source, clause = hit
@@ -71,6 +80,8 @@ def resolve_many(
     regions: Iterable[tuple[str, tuple[str, ...]]],
     indicator_codes: Iterable[str],
     year: int,
+    *,
+    no_inherit: frozenset = frozenset(),
 ) -> dict[tuple[str, str], Resolved]:
     """`resolve` for every (indicator, region): {(indicator, region): Resolved}; pairs without
     a target are left out. Each (indicator, region) of the mapping is looked up once, however
@@ -87,13 +98,18 @@ def resolve_many(
     for region_code, ancestors in regions:
         chain = (region_code, *ancestors)
         for ind in indicators:
-            for i, code in enumerate(chain):
+            for i, code in enumerate(chain[:1] if ind in no_inherit else chain):
                 hit = own_of((ind, code))
                 if hit is not None:
                     y, value, source, clause = hit
                     out[(ind, region_code)] = Resolved(value, i > 0, code, y, source or "", clause or "")
                     break
     return out
+
+
+def not_inherited(indicators) -> frozenset:
+    """The indicators whose targets are a region's own total (counts), from Indicator rows."""
+    return frozenset(i.code for i in indicators if i.unit in ("count", "beds"))
 
 
 def load_targets(indicator_codes: Iterable[str] | None, region_codes: Iterable[str] | None) -> dict:

@@ -358,6 +358,9 @@ def _write(actor, report: TownshipReport, values: dict, *, partial: bool, create
     report.values = after
     report.save(update_fields=["values", "updated_at"])
     record(actor, Action.CREATE if created else Action.UPDATE, report, changes=changes)
+    if report.accepted_values is not None:
+        # A correction under way: the report's 「有修订」 marker follows the edit.
+        _touch([(_county_of(report.region_id), report.year)])
     return report
 
 

@@ -132,10 +132,10 @@ def test_the_scorecard_uses_the_stored_rows_and_todays_weights(report, health, c
     Indicator.objects.filter(code="FD_SIGNING_RATE").update(weight=3)
     html = page(client, f"{DASH}?year=2025&region={COUNTY}")
     assert score_cell(html, T1)[0] == expect({"FD_SIGNING_RATE": 3}) == "89.80"
-    # 南郊镇: nothing is scorable (no data, and count targets are not inherited): no score, and
-    # what was left out is listed.
+    # 南郊镇: no institutions (coverage left out: 数据不足) and no township report — the
+    # family-doctor target it inherits scores 0 (not reporting never raises a score).
     shown, text = score_cell(html, T3)
-    assert shown == "—" and "养老服务机构医养结合服务覆盖率（数据不足）" in text
+    assert shown == "0.00" and "养老服务机构医养结合服务覆盖率（数据不足）" in text and "未报送，计 0" in text
 
 
 def test_a_reopened_correction_is_marked_changed(county, health, client, login):

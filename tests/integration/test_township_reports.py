@@ -625,11 +625,22 @@ def test_sheet_rows_are_checked_and_located(users, regions):
     assert_errors(b, [(2, "年度", "缺少必填列“年度”")])
 
 
+def test_an_upload_cannot_change_a_submitted_report(users):
+    silk = users["silk"]
+    submitted(silk, SILK, {"pop60": 1000, "fd_signed60": 900})
+    b = run(silk, sheet(f"{SILK},2025,1100"))
+    assert b.status == S.INVALID
+    assert any("已提交待审核" in e["message"] for e in result(b)["errors"])
+    assert report().values == {"pop60": 1000, "fd_signed60": 900}
+    assert run(silk, sheet(f"{SILK},2025,1000,900")).status != S.INVALID  # restating it is fine
+
+
 def test_a_staged_batch_goes_stale_when_the_report_is_accepted_meanwhile(users):
     silk, civil = users["silk"], users["civil"]
-    r = submitted(silk, SILK, {"pop60": 1000, "fd_signed60": 900})
+    r = svc.report_save(actor=silk, region=SILK, year=2025, values={"pop60": 1000, "fd_signed60": 900})
     b = run(silk, sheet(f"{SILK},2025,1100"))
     assert (b.status, b.updated) == (S.PENDING, 1)
+    r = svc.report_submit(actor=silk, report=r)
     svc.report_accept(actor=civil, reports=[r])  # within the same clock tick: the status tells
     engine.accept(actor=civil, batch=b)
     b.refresh_from_db()

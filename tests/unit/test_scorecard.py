@@ -97,3 +97,15 @@ def test_points_are_weight_times_ratio():
     s = score([item("A", "30", "60", "3")])
     (p,) = s.parts
     assert (p.ratio, p.points, s.score) == (D("0.5"), D("1.5"), D(50))
+
+
+def test_not_reporting_never_raises_a_score():
+    from decimal import Decimal as D
+
+    from assessments.scorecard import Item, score
+
+    reported = Item("FD", "签约率", D(1), None, D(70), unreported=True, insufficient=True)
+    computed = Item("COV", "覆盖率", D(1), D(100), D(100))
+    s = score([computed, reported])
+    assert s.shown == "50.00" and s.parts[1].unreported and s.parts[1].points == 0
+    assert score([computed]).shown == "100.00"
