@@ -47,6 +47,7 @@ from .models import (
 
 log = logging.getLogger(__name__)
 
+FIRST_YEAR = 2000  # the earliest year a report can be asked for
 KEEP_VERSIONS = 3  # complete versions kept per (year, root)
 
 
@@ -57,6 +58,8 @@ class ComputeError(Exception):
 def evaluation_day(year: int, today: datetime.date | None = None) -> datetime.date:
     """D for year Y: 31 December, today for the current year (DOMAIN.md §7)."""
     today = today or timezone.localdate()
+    if year < FIRST_YEAR:
+        raise ComputeError(f"年度应在 {FIRST_YEAR} 年至今之间。")
     if year > today.year:
         raise ComputeError(f"{year} 年尚未开始，无法计算。")
     return today if year == today.year else datetime.date(year, 12, 31)

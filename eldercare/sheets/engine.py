@@ -459,7 +459,9 @@ def abandon(*, actor, batch: ImportBatch) -> ImportBatch:
 # Kinds whose rows feed the target-attainment reports: a commit or an undo asks for a debounced
 # recompute of the uploader's counties (assessments.recompute; township reports do it on
 # acceptance themselves, for the report's own year).
-REPORT_YEARS = {"institutions": None, "contracts": 5}
+# Rows carry their own effective dates (状态日期, 成立日期, contract terms), possibly years back:
+# the last five years are recomputed; older history is corrected by `compute_reports`.
+REPORT_YEARS = {"institutions": 5, "contracts": 5}
 
 
 def _touch_reports(batch: ImportBatch) -> None:
