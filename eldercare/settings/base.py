@@ -165,6 +165,8 @@ LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
+# ISO-first date input formats (eldercare/formats/zh_Hans): <input type="date"> needs yyyy-mm-dd.
+FORMAT_MODULE_PATH = ["eldercare.formats"]
 USE_TZ = True
 
 # --- Static ---------------------------------------------------------------------------
@@ -274,8 +276,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["eldercare.core.api.permissions.PortalPermission"],
     "DEFAULT_PAGINATION_CLASS": "eldercare.core.api.pagination.PortalPagination",
+    "EXCEPTION_HANDLER": "eldercare.core.api.errors.exception_handler",  # one error shape
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "eldercare.core.api.schema.PortalAutoSchema",  # documents 400/403/404
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # CONTRACT.md uses ?format=csv|xlsx for exports; DRF's renderer override must not claim it.

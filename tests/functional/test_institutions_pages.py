@@ -132,3 +132,69 @@ def test_compliance_filter_and_home_count(insts, make_user, login):
     # Fixing the cause clears the warning.
     services.institution_change(actor=SYSTEM, institution=a, changes={"internal_unit": "infirmary"})
     assert list(c.get("/institutions/", {"warnings": "any"}).context["page"]) == []
+
+
+def _as_the_browser_submits(html: str) -> dict:
+    """The form's fields as a browser would post them: inputs' rendered values (a date input
+    whose value is not yyyy-mm-dd posts empty, as Chromium does), selected options, textareas."""
+    import re
+    from html.parser import HTMLParser
+
+    class Fields(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.data, self.select, self.text = {}, None, None
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "input" and a.get("name") and a.get("type") not in ("submit", "button", "checkbox"):
+                value = a.get("value") or ""
+                if a.get("type") == "date" and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+                    value = ""
+                self.data[a["name"]] = value
+            elif tag == "input" and a.get("type") == "checkbox" and "checked" in a:
+                self.data[a["name"]] = a.get("value", "on")
+            elif tag == "select":
+                self.select = a.get("name")
+                self.data.setdefault(self.select, "")
+            elif tag == "option" and self.select and "selected" in a:
+                self.data[self.select] = a.get("value", "")
+            elif tag == "textarea":
+                self.text = a.get("name")
+                self.data[self.text] = ""
+
+        def handle_endtag(self, tag):
+            if tag == "select":
+                self.select = None
+            if tag == "textarea":
+                self.text = None
+
+        def handle_data(self, data):
+            if self.text:
+                self.data[self.text] += data
+
+    p = Fields()
+    p.feed(html)
+    return p.data
+
+
+def test_an_edit_saved_as_rendered_keeps_the_dates_and_zero_counts(regions, make_user, login):
+    """Regression: the zh-hans date format rendered 2016/06/01 into <input type="date">, which the
+    browser shows (and posts) empty — saving any edit blanked 成立日期 in the history."""
+    from institutions.models import Institution, versions_on
+    from tests.factories import make_home
+
+    inst = make_home(
+        name="成立日期保留测试院", opened_on=datetime.date(2016, 6, 1), nurses=0, beds_nursing=10
+    )
+    civil = login(Client(), make_user("c2", "civil"))
+    html = civil.get(f"/institutions/{inst.pk}/edit/").content.decode()
+    assert 'value="2016-06-01"' in html
+    data = _as_the_browser_submits(html)
+    data.update({"beds_eldercare": "90", "effective": "2025-07-01"})
+    resp = civil.post(f"/institutions/{inst.pk}/edit/", data)
+    assert resp.status_code == 302, resp.content.decode()[:1500]
+    inst = Institution.objects.get(pk=inst.pk)
+    v = versions_on(datetime.date(2025, 8, 1)).get(institution=inst)
+    assert (v.beds_eldercare, v.opened_on, v.nurses, v.beds_nursing) == (90, datetime.date(2016, 6, 1), 0, 10)
+    assert sorted(v.changed) == ["beds_eldercare"]
