@@ -837,8 +837,8 @@ COLUMNS = [
 EXPLANATION = (
     "口径：已拨付＝当年拨付 − 当年冲销 − 当年追回（按各笔记录的日期计入年度，已报年度的数字不因以后的冲销而改变）；"
     "当年应拨未拨＝已批准、计划于当年拨付而尚未拨付的各期补助（含以前年度批准的分期）；"
-    "以前年度欠拨＝计划于以前年度拨付、至今仍未拨付的各期补助（仍须从当年起拨付）；"
-    "以后年度应拨＝计划于以后年度拨付的各期补助（如租用场地新建床位的五年分期）；"
+    "以前年度欠拨＝计划于以前年度拨付、至今仍未拨付的各期补助（仍须从当年起拨付；今后各年按如期拨付预测，不再重复计入）；"
+    "以后年度应拨＝计划于以后年度拨付的各期补助（如租用场地新建床位的五年分期；以前年度只计当年年底前已申请的补助）；"
     "尚未拨付的款项在拨付时确定资金来源，故只列合计；预算结余＝预算合计 − 已拨付合计 − 以前年度欠拨 − 当年应拨未拨。"
 )
 
@@ -876,6 +876,7 @@ def liabilities(*, actor, region, years) -> list[dict]:
     years = _years(years)
     sources = (FundingSource.HIGHER.value, FundingSource.COUNTY.value)
     first, last = years[0], years[-1]
+    this_year = timezone.localdate().year
 
     budgets = scope_queryset(Budget.objects.filter(year__in=years), actor, region=code).aggregate(
         **{f"b{y}_{s}": Sum("amount", filter=Q(year=y, funding_source=s)) for y in years for s in sources}
@@ -905,9 +906,18 @@ def liabilities(*, actor, region, years) -> list[dict]:
         actor,
         region=code,
     ).aggregate(
-        **{f"a{y}": Sum("amount", filter=Q(due_year__lt=y)) for y in years},
+        # Arrears are known up to this year; a later year is projected with every installment
+        # paid on time (no arrears), so one overdue installment is not counted again each year.
+        **{f"a{y}": Sum("amount", filter=Q(due_year__lt=y)) for y in years if y <= this_year},
         **{f"c{y}": Sum("amount", filter=Q(due_year=y)) for y in years},
-        **{f"f{y}": Sum("amount", filter=Q(due_year__gt=y)) for y in years},
+        # A past year's later liabilities are those of applications already made by its end.
+        **{
+            f"f{y}": Sum(
+                "amount",
+                filter=Q(due_year__gt=y, application__application_date__lte=datetime.date(y, 12, 31)),
+            )
+            for y in years
+        },
     )
 
     def v(d, key):

@@ -798,3 +798,22 @@ def test_an_overdue_installment_stays_in_the_table_as_arrears(regions, fin):
     row = rows[first.due_year + 1]
     assert row["arrears"] == M("60000.00") and row["committed"] == M("60000.00")
     assert row["balance"] == -(row["arrears"] + row["committed"])
+
+
+@pytest.mark.django_db
+def test_later_years_are_projected_paid_on_time_and_earlier_years_know_only_earlier_applications(
+    regions, fin
+):
+    """New-user finding: the table counted one unpaid installment again in every later year's
+    arrears, and showed last year a liability from an application made this year."""
+    from django.utils import timezone
+
+    this_year = timezone.localdate().year
+    installments = rented_60(home(), applied_on=D(this_year, 3, 1))
+    assert installments[0].due_year == this_year
+    years = [this_year - 1, this_year, this_year + 1, this_year + 3]
+    rows = {r["year"]: r for r in payments.liabilities(actor=fin, region="370306000000", years=years)}
+    assert rows[this_year - 1]["future"] == M("0.00")  # the application did not exist yet
+    assert rows[this_year]["future"] == M("240000.00") and rows[this_year]["committed"] == M("60000.00")
+    for y in (this_year + 1, this_year + 3):  # this year's 60,000 unpaid: not arrears again later
+        assert rows[y]["arrears"] == M("0.00") and rows[y]["committed"] == M("60000.00")
