@@ -113,6 +113,11 @@ def occupancy_errors(
         errors["institution"] = "入住床位数只能为养老服务机构填报。"
     if month > month_start(today):
         errors["month"] = f"{month.year}年{month.month}月尚未到来，不能填报。"
+    elif month_end(month) > today:
+        # Beds occupied *at month end* (DOMAIN.md §6): known on the month's last day.
+        errors["month"] = (
+            f"{month.year}年{month.month}月尚未结束，月末入住床位数请于{month_end(month):%m月%d日}起填报。"
+        )
     for field, value, label in (("self_care", self_care, "自理"), ("disabled", disabled, "失能")):
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             errors[field] = f"{label}入住床位数应为不小于0的整数。"

@@ -268,3 +268,15 @@ def test_reencrypt_residents_after_rotating_both_keys(homes, civil, settings, mo
     Resident.objects.filter(pk=a.pk).update(id_cipher=idcard.encrypt(ZHANG, "some-other-key"))
     code, text = command()
     assert code == 1 and str(a.pk) in text
+
+
+def test_month_end_figures_wait_for_the_month_to_end():
+    """New-user finding: December's month-end figures were accepted on 2 December."""
+    from subsidies.occupancy import Capacity, occupancy_errors
+
+    cap = Capacity(beds=100, status="operating", from_history=True)
+    d = datetime.date
+    early = occupancy_errors("eldercare", d(2026, 12, 1), 10, 5, cap, today=d(2026, 12, 2))
+    assert "尚未结束" in early["month"] and "12月31日" in early["month"]
+    assert occupancy_errors("eldercare", d(2026, 12, 1), 10, 5, cap, today=d(2026, 12, 31)) == {}
+    assert occupancy_errors("eldercare", d(2026, 11, 1), 10, 5, cap, today=d(2026, 12, 2)) == {}
