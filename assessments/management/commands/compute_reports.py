@@ -59,8 +59,13 @@ class Command(BaseCommand):
         if run.status == RunStatus.FAILED:
             raise CommandError(f"计算失败：{run.error}")
         rows = ReportRow.objects.filter(run=run).count()
+        from django.utils import timezone
+
+        scope = run.root_id or "全部区划"
+        if region and run.root_id and run.root_id != region:
+            scope = f"{run.root_id}（{region} 所在县，报表按县计算）"
         self.stdout.write(
-            f"报表版本 #{run.pk}：{year} 年，{region or '全部区划'}，评估日 {run.evaluated_on}，"
-            f"数据截至 {run.data_as_of:%Y-%m-%d %H:%M:%S}，{rows} 行，用时 {run.runtime_ms} ms，"
-            f"输入指纹 {run.fingerprint[:12]}"
+            f"报表版本 #{run.pk}：{year} 年，{scope}，评估日 {run.evaluated_on}，"
+            f"数据截至 {timezone.localtime(run.data_as_of):%Y-%m-%d %H:%M:%S}（北京时间），{rows} 行，"
+            f"用时 {run.runtime_ms} ms，输入指纹 {run.fingerprint[:12]}"
         )
