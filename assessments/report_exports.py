@@ -17,9 +17,6 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
-from django.contrib.staticfiles import finders
-from django.contrib.staticfiles.storage import staticfiles_storage
-from django.http import Http404
 from django.utils import timezone
 
 from eldercare.core.exports import neutralise
@@ -250,25 +247,8 @@ def document_context(rep, *, pdf: bool) -> dict:
     }
 
 
-def _stylesheet_text() -> str:
-    path = finders.find(STYLESHEET)
-    if not path:
-        try:
-            path = staticfiles_storage.path(STYLESHEET)
-        except NotImplementedError:  # pragma: no cover — a storage without local files
-            path = None
-    if not path:
-        raise Http404("report stylesheet missing")
-    with open(path, encoding="utf-8") as fh:
-        return fh.read()
-
-
 def render_pdf(html: str, base_url: str) -> bytes:
-    """HTML to PDF bytes. Raises ImportError/OSError when WeasyPrint or Pango is missing."""
-    from weasyprint import CSS, HTML
+    """HTML to PDF bytes (the shared renderer of printable papers, this report's stylesheet)."""
+    from eldercare.workflow.documents import render_pdf as render
 
-    from eldercare.workflow.documents import _no_fetching
-
-    return HTML(string=html, base_url=base_url, url_fetcher=_no_fetching).write_pdf(
-        stylesheets=[CSS(string=_stylesheet_text(), url_fetcher=_no_fetching)]
-    )
+    return render(html, base_url, (STYLESHEET,))

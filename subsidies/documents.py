@@ -15,9 +15,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import quote
 
-from django.contrib.staticfiles import finders
-from django.contrib.staticfiles.storage import staticfiles_storage
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -27,7 +25,7 @@ from eldercare.audit.models import Action
 from eldercare.audit.services import record
 from eldercare.core.views import portal_permission_required
 from eldercare.workflow import machine
-from eldercare.workflow.documents import PDF_UNAVAILABLE, _no_fetching, authority_of, chinese_date
+from eldercare.workflow.documents import PDF_UNAVAILABLE, authority_of, chinese_date
 
 from .views import ELIGIBLE, _scoped, decisions_of, yuan
 
@@ -100,27 +98,11 @@ def form_html(request, pk: int):
     )
 
 
-def _stylesheet_text(name: str) -> str:
-    path = finders.find(name)
-    if not path:
-        try:
-            path = staticfiles_storage.path(name)
-        except NotImplementedError:  # pragma: no cover — a storage without local files
-            path = None
-    if not path:
-        raise Http404("document stylesheet missing")
-    with open(path, encoding="utf-8") as fh:
-        return fh.read()
-
-
 def render_pdf(html: str, base_url: str) -> bytes:
-    """HTML to PDF bytes with both stylesheets. Raises ImportError/OSError when WeasyPrint or
-    Pango is missing."""
-    from weasyprint import CSS, HTML
+    """HTML to PDF bytes with both stylesheets (the shared renderer of printable papers)."""
+    from eldercare.workflow.documents import render_pdf as render
 
-    return HTML(string=html, base_url=base_url, url_fetcher=_no_fetching).write_pdf(
-        stylesheets=[CSS(string=_stylesheet_text(name), url_fetcher=_no_fetching) for name in STYLESHEETS]
-    )
+    return render(html, base_url, STYLESHEETS)
 
 
 @portal_permission_required("subsidies.view_application")

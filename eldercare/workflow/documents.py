@@ -253,12 +253,13 @@ def document_html(request, pk: int, doc: int):
     return HttpResponse(_render(request, paper, pdf=False))
 
 
-def _stylesheet_text() -> str:
-    """The document stylesheet from the static files (the source tree, or the collected copy)."""
-    path = finders.find(STYLESHEET)
+def stylesheet_text(name: str = STYLESHEET) -> str:
+    """A printable paper's stylesheet from the static files (the source tree, or the collected
+    copy). Shared by every printable document (filings, 补助审批表, attainment report)."""
+    path = finders.find(name)
     if not path:
         try:
-            path = staticfiles_storage.path(STYLESHEET)
+            path = staticfiles_storage.path(name)
         except NotImplementedError:  # pragma: no cover — a storage without local files
             path = None
     if not path:
@@ -277,12 +278,13 @@ def _no_fetching(url, *args, **kwargs):
     raise ValueError(f"not fetched: {url[:80]}")
 
 
-def render_pdf(html: str, base_url: str) -> bytes:
-    """HTML to PDF bytes. Raises ImportError/OSError when WeasyPrint or Pango is missing."""
+def render_pdf(html: str, base_url: str, stylesheets=(STYLESHEET,)) -> bytes:
+    """HTML to PDF bytes with the given static stylesheets, fetching nothing from outside.
+    Raises ImportError/OSError when WeasyPrint or Pango is missing."""
     from weasyprint import CSS, HTML
 
     return HTML(string=html, base_url=base_url, url_fetcher=_no_fetching).write_pdf(
-        stylesheets=[CSS(string=_stylesheet_text(), url_fetcher=_no_fetching)]
+        stylesheets=[CSS(string=stylesheet_text(name), url_fetcher=_no_fetching) for name in stylesheets]
     )
 
 
