@@ -61,6 +61,10 @@ messages: $(STAMP) ## refresh and compile the Chinese catalogue
 bench: $(STAMP) ## benchmarks under bench/ (results in docs/benchmarks.md; PostgreSQL on 127.0.0.1)
 	$(BIN)/python bench/scope_query.py
 	$(BIN)/python bench/import_bench.py --sizes 10000,100000
+	$(BIN)/python bench/report_bench.py
+
+load: $(STAMP) ## load benchmark: gunicorn + Celery on loopback driven by locust (scratch DB eldercare_load; ~20 min; docs/benchmarks.md)
+	$(BIN)/python bench/load/run.py $(LOAD_ARGS)
 
 clean: ## remove the virtualenv and local data
 	rm -rf $(VENV) var
