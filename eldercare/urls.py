@@ -29,6 +29,9 @@ router.register("indicators", IndicatorViewSet, basename="indicator")
 router.register("targets", TargetViewSet, basename="target")
 router.register("target-templates", TargetTemplateViewSet, basename="target-template")
 
+# An unmatched /api/ path answers in JSON like a missing object (the OpenAPI description says so).
+handler404 = "eldercare.core.views.page_not_found"
+
 admin.site.site_header = "医养结合服务平台 · 系统管理"
 admin.site.site_title = "医养结合服务平台"
 

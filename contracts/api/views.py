@@ -55,6 +55,8 @@ class ContractSerializer(serializers.ModelSerializer):
     status = serializers.SerializerMethodField()
     status_label = serializers.SerializerMethodField()
     filed = serializers.SerializerMethodField()
+    # "" when not agreed (read-only model fields lose `allow_blank`; the schema must allow it)
+    visit_frequency = serializers.ChoiceField(choices=Frequency.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Contract
@@ -312,7 +314,11 @@ class ContractViewSet(viewsets.GenericViewSet):
         request=None,
         responses={
             201: inline_serializer(
-                "ContractFiling", {"filing": serializers.IntegerField(), "number": serializers.CharField()}
+                "ContractFiling",
+                {
+                    "filing": serializers.IntegerField(),
+                    "number": serializers.CharField(allow_null=True, help_text="null until submitted"),
+                },
             ),
             **ERRORS,
         },

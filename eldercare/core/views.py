@@ -129,3 +129,18 @@ def notifications(request):
         return HttpResponseRedirect(request.path)
     page = Paginator(request.user.notifications.all(), 30).get_page(request.GET.get("page"))
     return render(request, "core/notifications.html", {"page": page})
+
+
+def page_not_found(request, exception=None):
+    """404 (handler404): the portal's page, except under /api/, where a path no route matches
+    (`/api/v1/contracts/1.5/`) answers in the API's JSON shape like a missing object does."""
+    if request.path.startswith("/api/"):
+        from django.http import JsonResponse
+        from rest_framework.exceptions import NotFound
+
+        return JsonResponse(
+            {"detail": str(NotFound.default_detail)}, status=404, json_dumps_params={"ensure_ascii": False}
+        )
+    from django.views.defaults import page_not_found as default
+
+    return default(request, exception)

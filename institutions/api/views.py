@@ -1,8 +1,10 @@
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 
+from ..enums import Grade, InternalUnit, Ownership
 from ..exports import export_institutions
 from ..models import Institution
 from ..selectors import contracted_ids, institutions_for, threshold_table, warnings_of
@@ -20,8 +22,17 @@ FLAG_FIELDS = [
 ]
 
 
+def blank_choice(choices):
+    """A read-only choice that may be "" (not recorded): DRF drops `allow_blank` from read-only
+    model fields, and the schema would then refuse the "" the API sends."""
+    return serializers.ChoiceField(choices=choices, allow_blank=True, read_only=True)
+
+
 class InstitutionSerializer(serializers.ModelSerializer):
     region = serializers.CharField(source="region_id", read_only=True)
+    ownership = blank_choice(Ownership.choices)
+    grade = blank_choice(Grade.choices)
+    internal_unit = blank_choice(InternalUnit.choices)
     run_by = serializers.SerializerMethodField()
     warnings = serializers.SerializerMethodField()
 
@@ -84,7 +95,11 @@ class InstitutionViewSet(viewsets.ReadOnlyModelViewSet):
         return super().list(request, *args, **kwargs)
 
     @extend_schema(
-        parameters=[*FILTERS, OpenApiParameter("format", str, enum=["csv", "xlsx"])], responses={200: bytes}
+        parameters=[*FILTERS, OpenApiParameter("format", str, enum=["csv", "xlsx"])],
+        responses={
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiTypes.BINARY,
+        },
     )
     @action(detail=False, methods=["get"], url_path="export", url_name="export")
     def export(self, request):

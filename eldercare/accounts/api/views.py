@@ -6,6 +6,7 @@ from rest_framework import status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from eldercare.core.api.errors import ErrorSerializer
 from eldercare.core.net import client_ip
 
 from .. import services
@@ -21,7 +22,11 @@ class TokenObtainView(APIView):
     permission_classes = []
     public = True
 
-    @extend_schema(request=TokenRequestSerializer, responses={200: TokenResponseSerializer}, auth=[])
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={200: TokenResponseSerializer, 400: ErrorSerializer, 429: ErrorSerializer},
+        auth=[],
+    )
     def post(self, request):
         ser = TokenRequestSerializer(data=request.data)
         ser.is_valid(raise_exception=True)

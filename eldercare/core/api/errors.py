@@ -22,11 +22,33 @@ class ErrorSerializer(serializers.Serializer):
 ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
 
 
+def _shaped(field_errors: dict) -> dict:
+    errors = {k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in field_errors.items()}
+    detail = "；".join(f"{k}：{'，'.join(v)}" for k, v in errors.items())
+    return {"detail": detail, "errors": errors}
+
+
 def form_errors(form) -> Response:
     """DRF's own 400 in the same shape as the services': a Chinese `detail` and `errors`."""
-    errors = {k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in form.errors.items()}
-    detail = "；".join(f"{k}：{'，'.join(v)}" for k, v in errors.items())
-    return Response({"detail": detail, "errors": errors}, status=400)
+    return Response(_shaped(form.errors), status=400)
+
+
+def exception_handler(exc, context):
+    """DRF's handler (settings REST_FRAMEWORK["EXCEPTION_HANDLER"]), with a ValidationError raised
+    by a view (`is_valid(raise_exception=True)`, a checked query parameter) given the shared
+    shape too: `detail` and `errors` added. The field keys DRF puts at the top stay there as
+    well, for clients that read them (`{"file": [...]}` of /api/v1/imports/)."""
+    from rest_framework.exceptions import ValidationError
+    from rest_framework.views import exception_handler as drf_handler
+
+    response = drf_handler(exc, context)
+    if response is not None and isinstance(exc, ValidationError):
+        data = response.data
+        if isinstance(data, dict) and "detail" not in data:
+            response.data = {**data, **_shaped(data)}
+        elif isinstance(data, list):
+            response.data = {"detail": "；".join(str(m) for m in data)}
+    return response
 
 
 def invalid(exc: DjangoValidationError) -> Response:

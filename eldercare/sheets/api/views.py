@@ -16,6 +16,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from eldercare.accounts.scope import for_user, get_for_user
+from eldercare.core.api.errors import ERRORS
 
 from .. import engine, kinds
 from ..models import ImportBatch
@@ -120,25 +121,25 @@ class ImportBatchViewSet(viewsets.GenericViewSet):
         batch.refresh_from_db()
         return Response(ImportBatchSerializer(batch).data)
 
-    @extend_schema(request=None, responses={200: ImportBatchSerializer})
+    @extend_schema(request=None, responses={200: ImportBatchSerializer, **ERRORS})
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
         return self._act(engine.confirm)
 
-    @extend_schema(request=None, responses={200: ImportBatchSerializer})
+    @extend_schema(request=None, responses={200: ImportBatchSerializer, **ERRORS})
     @action(detail=True, methods=["post"])
     def accept(self, request, pk=None):
         return self._act(engine.accept)
 
     @extend_schema(
         request=inline_serializer("ImportReject", {"comment": serializers.CharField()}),
-        responses={200: ImportBatchSerializer},
+        responses={200: ImportBatchSerializer, **ERRORS},
     )
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         return self._act(engine.reject, comment=str(request.data.get("comment", "")))
 
-    @extend_schema(request=None, responses={200: ImportBatchSerializer})
+    @extend_schema(request=None, responses={200: ImportBatchSerializer, **ERRORS})
     @action(detail=True, methods=["post"])
     def revert(self, request, pk=None):
         return self._act(engine.revert)

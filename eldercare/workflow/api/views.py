@@ -370,7 +370,7 @@ class FilingViewSet(viewsets.GenericViewSet):
             )
         }
     )
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], pagination_class=None)  # a plain list, not a page
     def types(self, request):
         out = []
         for t in FilingType.objects.filter(active=True):
