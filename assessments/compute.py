@@ -29,6 +29,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Substr
 from django.utils import timezone
 
+from eldercare.core import dataversion
 from eldercare.regions import codes
 from eldercare.regions.models import Region
 
@@ -363,6 +364,7 @@ def finish(run: ReportRun) -> None:
             runtime_ms=int((now - started).total_seconds() * 1000),
             slices_done=locked.slices_total,
         )
+        dataversion.bump()  # pages that show "the latest complete run" (home's attainment card)
     _prune(run)
 
 
@@ -487,3 +489,4 @@ def fail(run: ReportRun, exc: Exception) -> None:
     ReportRun.objects.filter(pk=run.pk).exclude(status=RunStatus.COMPLETE).update(
         status=RunStatus.FAILED, error=message[:2000], finished_at=timezone.now()
     )
+    dataversion.bump()

@@ -5,8 +5,10 @@ the home card (issue 7). Nothing here computes a report: it reads `ReportRun`/`R
 6-decimal value.
 
 The dashboard's reads are a fixed number of queries whatever the number of townships,
-indicators or years: the latest run, a running one, the rows of the region and its children
-(one query), and the trend over the years (two queries: the runs, then their rows)."""
+indicators or years: the versions (one query, `dashboard_runs`: this year's newest complete one,
+a running one, and the newest complete one of each year of the trend), the rows of the region and
+its children (one query), and the trend's rows (one query). On a warm cache only the first runs
+(report_views.dashboard caches the rendered report under those versions)."""
 
 from __future__ import annotations
 
@@ -262,25 +264,57 @@ def scorecards(rep: Report) -> list[ScoreLine]:
     return lines
 
 
-def trend(region_code: str, year: int, indicators, *, years: int = TREND_YEARS) -> list[dict]:
+@dataclass
+class DashboardRuns:
+    """The versions the dashboard of (year, region) shows, read in one query."""
+
+    latest: ReportRun | None  # the newest complete version of the year (selectors.latest_run)
+    running: ReportRun | None  # a version of the year being computed (selectors.running_run)
+    by_year: dict[int, int]  # the trend's years → the newest complete version's pk
+
+    @property
+    def key(self) -> str:
+        """What the rendered report depends on among the versions: "2022:7,2025:12"."""
+        return ",".join(f"{y}:{pk}" for y, pk in sorted(self.by_year.items()))
+
+
+def dashboard_runs(year: int, region_code: str, *, years: int = TREND_YEARS) -> DashboardRuns:
+    """selectors.latest_run, selectors.running_run and the trend's versions in one query: the
+    complete versions of the trend's years and the pending/running ones of `year` that cover the
+    region (a few: compute keeps three complete versions per year and root), in latest_run's
+    order, so the first complete one of a year is that year's newest."""
+    span = range(year - years + 1, year + 1)
+    rows = (
+        ReportRun.objects.filter(
+            Q(year__in=list(span), status=RunStatus.COMPLETE)
+            | Q(year=year, status__in=[RunStatus.PENDING, RunStatus.RUNNING])
+        )
+        .filter(selectors.covering(region_code))
+        .order_by(*selectors.LATEST_FIRST)
+    )
+    complete: dict[int, ReportRun] = {}
+    running = None
+    for r in rows:
+        if r.status == RunStatus.COMPLETE:
+            complete.setdefault(r.year, r)
+        elif running is None or r.pk > running.pk:
+            running = r
+    return DashboardRuns(
+        latest=complete.get(year), running=running, by_year={y: r.pk for y, r in complete.items()}
+    )
+
+
+def trend(
+    region_code: str, year: int, indicators, *, years: int = TREND_YEARS, runs: dict[int, int] | None = None
+) -> list[dict]:
     """Per indicator, the region's value and target over the last `years` years up to `year`,
     each from that year's newest complete version covering the region (selectors.latest_run's
-    rule). Two queries whatever the number of years and indicators."""
+    rule; `runs`, year → version, when the caller has read them: dashboard_runs). Two queries
+    whatever the number of years and indicators (one with `runs`)."""
     span = list(range(year - years + 1, year + 1))
-    chain = [region_code]
-    parent = codes.implied_parent(region_code)
-    while parent:
-        chain.append(parent)
-        parent = codes.implied_parent(parent)
-    runs = (
-        ReportRun.objects.filter(year__in=span, status=RunStatus.COMPLETE)
-        .filter(Q(root__isnull=True) | Q(root_id__in=chain))
-        .order_by("year", "-data_as_of", "-finished_at", "-pk")
-        .values_list("pk", "year")
-    )
-    latest: dict[int, int] = {}
-    for pk, y in runs:
-        latest.setdefault(y, pk)
+    if runs is None:
+        runs = dashboard_runs(year, region_code, years=years).by_year
+    latest = {y: pk for y, pk in runs.items() if y in span}
     by_run_year = {pk: y for y, pk in latest.items()}
     cells: dict[tuple[str, int], tuple] = {}
     if latest:

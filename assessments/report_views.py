@@ -17,12 +17,13 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from eldercare.accounts.scope import get_for_user, region_in_scope
 from eldercare.audit.models import Action
 from eldercare.audit.services import record
-from eldercare.core import regionview
+from eldercare.core import dataversion, regionview
 from eldercare.core.views import portal_permission_required
 from eldercare.regions import codes
 from eldercare.regions.models import Region
@@ -81,48 +82,88 @@ def _header(run: ReportRun | None) -> dict:
 
 
 # -- the dashboard ------------------------------------------------------------------------------
+# The report below the header bar is a function of the versions it shows, so it is rendered once
+# per (versions, region, year, the viewer's scope region, permissions) and data version
+# (dataversion.cached_fragment: the key also holds the day and the language, and any write to the
+# regions, the catalogue — names, weights — or the reports makes a new one). The chrome, the title,
+# the header bar with 「立即重算」 (its CSRF token) and the exports, and the progress of a version
+# being computed are rendered per request.
+FRAGMENT = "assessments.dashboard"
+_SPLIT = "<!--dashboard-report-->"  # between the picker and the report in the one cached string
+
+
+def _dashboard_fragment(
+    user, year: int, region: Region, runs: ps.DashboardRuns, can: dict
+) -> tuple[str, str]:
+    """(the picker, the report) as rendered HTML, from the cache when it has them."""
+    run = runs.latest
+
+    def render_both() -> str:
+        context = {"year": year, "region": region, "run": run, **can}
+        picker = render_to_string(
+            "assessments/reports/_dashboard_picker.html",
+            {**context, "years": ps.year_choices(), "regions": ps.region_choices(user)},
+        )
+        if run is not None:
+            rep = ps.report(run, region)
+            trend = ps.trend(region.code, year, rep.indicators, runs=runs.by_year)
+            attained_n, with_target_n = rep.summary()
+            context.update(
+                {
+                    "rep": rep,
+                    "level_label": ps.LEVEL_LABELS.get(rep.child_level, "下级区划"),
+                    "scores": ps.scorecards(rep),
+                    "trend": trend,
+                    "sections": list(zip(rep.rankings, trend, strict=True)),
+                    "attained_n": attained_n,
+                    "with_target_n": with_target_n,
+                }
+            )
+        return picker + _SPLIT + render_to_string("assessments/reports/_dashboard_report.html", context)
+
+    parts = (
+        region.code,
+        year,
+        user.region_id or "",  # the picker's choices: the viewer's region and below
+        int(can["can_recompute"]),
+        int(can["can_export"]),
+        run.pk if run is not None else "",
+        runs.key,  # the trend's versions: another year's new version changes the report
+    )
+    html = dataversion.cached_fragment(FRAGMENT, parts, render_both)
+    picker, report = html.split(_SPLIT, 1)
+    return mark_safe(picker), mark_safe(report)  # noqa: S308  # nosec B308 B703  # our templates, escaped there
+
+
 @require_GET
 @portal_permission_required(VIEW)
 def dashboard(request):
     user = request.user
     year, region = _params(request)
-    run = selectors.latest_run(year, region.code)
-    running = selectors.running_run(year, region.code)
+    runs = ps.dashboard_runs(year, region.code)
+    run = runs.latest
     watched = None
     raw_run = request.GET.get("run") or ""
     if raw_run.isdigit():
         watched = ReportRun.objects.filter(pk=int(raw_run), year=year).first()
         if watched is not None and not ps.run_covers_user(user, watched):
             watched = None
-    progress_run = watched or running
+    progress_run = watched or runs.running
+    can = {"can_recompute": user.has_perm(RECOMPUTE), "can_export": user.has_perm(EXPORT)}
+    picker, report = _dashboard_fragment(user, year, region, runs, can)
     context = {
         "year": year,
-        "years": ps.year_choices(),
         "region": region,
-        "regions": ps.region_choices(user),
         "run": run,
         "progress_run": progress_run,
-        "can_recompute": user.has_perm(RECOMPUTE),
-        "can_export": user.has_perm(EXPORT),
+        **can,
         "query": _query(year, region),
+        "picker": picker,
+        "report": report,
         **_header(run),
     }
     if progress_run is not None:
         context["progress_url"] = reverse("assessments:report_progress", args=[progress_run.pk])
-    if run is not None:
-        rep = ps.report(run, region)
-        trend = ps.trend(region.code, year, rep.indicators)
-        context.update(
-            {
-                "rep": rep,
-                "level_label": ps.LEVEL_LABELS.get(rep.child_level, "下级区划"),
-                "scores": ps.scorecards(rep),
-                "trend": trend,
-                "sections": list(zip(rep.rankings, trend, strict=True)),
-                "attained_n": rep.summary()[0],
-                "with_target_n": rep.summary()[1],
-            }
-        )
     return render(request, "assessments/reports/dashboard.html", context)
 
 

@@ -18,12 +18,20 @@ def _ancestors_and_self(code: str) -> list[str]:
     return out
 
 
+def covering(region_code: str) -> Q:
+    """Runs that cover `region_code`: over everything, the region itself or an ancestor."""
+    return Q(root__isnull=True) | Q(root_id__in=_ancestors_and_self(region_code))
+
+
+LATEST_FIRST = ("-data_as_of", "-finished_at", "-pk")  # the order that picks "the newest version"
+
+
 def latest_run(year: int, region_code: str) -> ReportRun | None:
     """The newest complete version for `year` that covers `region_code`."""
     return (
         ReportRun.objects.filter(year=year, status=RunStatus.COMPLETE)
-        .filter(Q(root__isnull=True) | Q(root_id__in=_ancestors_and_self(region_code)))
-        .order_by("-data_as_of", "-finished_at", "-pk")
+        .filter(covering(region_code))
+        .order_by(*LATEST_FIRST)
         .first()
     )
 
@@ -32,7 +40,7 @@ def running_run(year: int, region_code: str) -> ReportRun | None:
     """A version being computed for `year` that covers `region_code` (for the progress bar)."""
     return (
         ReportRun.objects.filter(year=year, status__in=[RunStatus.PENDING, RunStatus.RUNNING])
-        .filter(Q(root__isnull=True) | Q(root_id__in=_ancestors_and_self(region_code)))
+        .filter(covering(region_code))
         .order_by("-pk")
         .first()
     )

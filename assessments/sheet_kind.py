@@ -33,12 +33,12 @@ from django.utils.translation import gettext as _
 from eldercare.accounts.roles import TOWNSHIP
 from eldercare.accounts.scope import SYSTEM, actor_prefix
 from eldercare.audit.models import Action
-from eldercare.audit.services import record, record_bulk
+from eldercare.audit.services import record
 from eldercare.regions import codes
 from eldercare.sheets import tables
 from eldercare.sheets import values as v
 from eldercare.sheets.headers import Column
-from eldercare.sheets.kinds import CREATE, UNCHANGED, UPDATE, Validation, undo_parts
+from eldercare.sheets.kinds import CREATE, UNCHANGED, UPDATE, Validation, record_import, undo_parts
 
 from . import township_reports as svc
 from .models import ReportStatus, TownshipReport
@@ -478,23 +478,7 @@ class TownshipReportsKind:
             svc._accept(r, acceptor, now, detail=detail)
             undo["stamps"][str(r.pk)] = _snapshot(r)
         if writes:
-            record_bulk(
-                acceptor,
-                TownshipReport,
-                count=len(writes),
-                action=Action.IMPORT,
-                detail={
-                    "kind": self.name,
-                    "batch": batch.pk,
-                    "file_sha256": batch.file_sha256,
-                    "created": len(undo["created"]),
-                    "updated": len(undo["updated"]),
-                    "ids_created": undo["created"][:200],
-                    "changes": {
-                        str(op["id"]): op.get("diff", {}) for op in writes[:200] if op["op"] == UPDATE
-                    },
-                },
-            )
+            record_import(acceptor, TownshipReport, kind=self.name, batch=batch, undo=undo, writes=writes)
             svc._touch((svc._county_of(op["region"]), op["year"]) for op in writes)
         return undo
 

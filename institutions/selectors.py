@@ -6,7 +6,7 @@ from django.db.models import Q
 
 from . import enums
 from .models import Institution
-from .rules import SHORT, Facts, Thresholds, warnings_for
+from .rules import SHORT, Facts, Thresholds, Warning, warnings_for
 
 SORTS = {
     "name": "name",
@@ -141,6 +141,34 @@ def thresholds_for(region_code: str | None, table: dict[str, Thresholds] | None 
 
 
 def warnings_of(inst: Institution, thresholds: Thresholds | None = None, *, table=None, contracted=None):
+    """Judged live (the detail page): the rules on the current copy, today's contracts."""
     if thresholds is None:
         thresholds = thresholds_for(inst.region_id, table)
     return warnings_for(facts_for_rules(inst, contracted), thresholds)
+
+
+def stored_codes(inst: Institution) -> list[str]:
+    return [c for c in inst.warning_codes.split(",") if c]
+
+
+def stored_warnings(inst: Institution, table: dict[str, Thresholds] | None = None) -> list[Warning]:
+    """What a list row (page or API) shows: the stored warning codes — what the list filters on
+    and the home page counts, kept current by the services and the nightly refreshes — with the
+    rules' messages, and the info-level notes (`may_open_hospital`: the row's own beds against
+    its region's threshold; not stored, so "with warnings" stays warnings only).
+
+    No query per row and none for the contracts: the one outside fact, "has an active
+    contract", is read back from the stored `small_home_no_contract`. `table`: threshold_table(),
+    read once per page. A stored code the rules no longer give on these facts (rules changed
+    since the last refresh_warning_codes) still shows, with its short label."""
+    codes = stored_codes(inst)
+    facts = rule_facts(
+        inst.family,
+        {f: getattr(inst, f) for f in (*_RULE_FIELDS, *_RULE_FLAGS)},
+        run_by_id=inst.run_by_id,
+        has_active_contract=False if "small_home_no_contract" in codes else None,
+    )
+    judged = warnings_for(facts, thresholds_for(inst.region_id, table))
+    shown = [w for w in judged if w.code in codes or w.severity == "info"]
+    seen = {w.code for w in shown}
+    return shown + [Warning(c, SHORT.get(c, c), "") for c in codes if c not in seen]

@@ -21,7 +21,7 @@ from eldercare.regions.models import Region
 
 from . import credit_code as cc
 from . import enums, history
-from .models import FACT_FIELDS, Institution, InstitutionVersion
+from .models import FACT_FIELDS, Institution, InstitutionVersion, versions_on
 
 FAMILY_PERMISSION = {
     enums.Family.MEDICAL: "institutions.change_medical",
@@ -256,19 +256,21 @@ def institution_change(
     _touch_reports(inst.region_id, day)
     if "region" in outcome.diff:
         _touch_reports(outcome.diff["region"][0], day)
-    if inst.family == enums.Family.MEDICAL and "status" in outcome.diff:
-        _refresh_contract_homes(inst)
+    if inst.family == enums.Family.MEDICAL and {"status", "opened_on"} & set(outcome.diff):
+        # Whether its contracts are active: the status in force and the opening date
+        # (contracts.selectors.active_contracts_on).
+        _refresh_contract_homes(inst.pk)
     return inst
 
 
-def _refresh_contract_homes(medical: Institution) -> None:
+def _refresh_contract_homes(*medical_ids) -> None:
     """A medical party's closure or reopening decides whether its contracts are active: the
     homes it serves get their stored warnings recomputed."""
     from django.apps import apps
 
-    if not apps.is_installed("contracts"):
+    if not medical_ids or not apps.is_installed("contracts"):
         return
-    homes = Institution.objects.filter(contracts_as_eldercare__medical=medical).distinct()
+    homes = Institution.objects.filter(contracts_as_eldercare__medical_id__in=medical_ids).distinct()
     refresh_warning_codes(homes)
 
 
@@ -325,6 +327,14 @@ def refresh_current_copies(*, today: datetime.date | None = None, window_days: i
         .distinct()
     )
     changed = 0
+    # Medical parties whose operating on today differs from yesterday: their contracts' homes
+    # are re-judged (a small home's contract counts only while its medical party operates —
+    # contracts.selectors.active_contracts_on: the status in force and the opening date).
+    medical = set(
+        versions_on(today)
+        .filter(institution__family=enums.Family.MEDICAL, opened_on__gt=start, opened_on__lte=today)
+        .values_list("institution_id", flat=True)
+    )
     for inst in Institution.objects.filter(pk__in=list(ids)):
         before = _facts_of(inst)
         with transaction.atomic():
@@ -332,6 +342,9 @@ def refresh_current_copies(*, today: datetime.date | None = None, window_days: i
             _refresh_current(locked, today, only_if_changed=True)
         if _facts_of(locked) != before:
             changed += 1
+            if locked.family == enums.Family.MEDICAL and locked.status != before["status"]:
+                medical.add(locked.pk)
     if changed:
         record_bulk(SYSTEM, Institution, count=changed, detail={"what": "refresh_current_copies"})
+    _refresh_contract_homes(*sorted(medical))
     return changed

@@ -1,12 +1,13 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 from eldercare.accounts.scope import get_for_user
-from eldercare.core import regionview
+from eldercare.core import dataversion, regionview
 from eldercare.core.views import add_service_errors, portal_permission_required
 
 from . import enums, services
@@ -14,32 +15,63 @@ from .exports import export_institutions
 from .forms import InstitutionForm, StatusForm
 from .models import Institution
 from .rules import SHORT
-from .selectors import contracted_ids, institutions_for, threshold_table, warnings_of
+from .selectors import institutions_for, stored_warnings, threshold_table, warnings_of
 
 _FILTER_KEYS = ("q", "family", "type", "ownership", "status", "region", "sort", "warnings")
+PAGE_SIZE = 50
+
+
+class _PagerRequest:
+    """What includes/pagination.html reads of the request (`query_with`: request.GET): the
+    filters as the list understood them (known keys, non-empty, in a fixed order), so the cached
+    pager is a function of its key rather than of the raw query string's order and extras."""
+
+    def __init__(self, params: dict):
+        self.GET = QueryDict(mutable=True)
+        for key in _FILTER_KEYS:
+            if params[key]:
+                self.GET[key] = params[key]
+
+
+def _list_rows(actor, region, params: dict, page_number: str) -> str:
+    """The table and the pager (templates/institutions/_institution_rows.html): no form, no
+    CSRF token, nothing of the user's own — only what the key holds (the region in view, the
+    filters, the page; the language and the data version are dataversion's)."""
+    qs = institutions_for(actor=actor, region=region, params=params)
+    page = Paginator(qs, PAGE_SIZE).get_page(page_number)
+    table = threshold_table()
+    for inst in page:
+        inst.warning_list = stored_warnings(inst, table)
+    return render_to_string(
+        "institutions/_institution_rows.html", {"page": page, "request": _PagerRequest(params)}
+    )
 
 
 @portal_permission_required("institutions.view_institution")
 def institution_list(request):
     params = {k: request.GET.get(k, "") for k in _FILTER_KEYS}
-    qs = institutions_for(actor=request.user, region=regionview.view_region(request), params=params)
+    region = regionview.view_region(request)
     if request.GET.get("export") in ("csv", "xlsx"):
         if not request.user.has_perm("institutions.export_institution"):
             raise PermissionDenied
+        qs = institutions_for(actor=request.user, region=region, params=params)
         content, ctype, name = export_institutions(actor=request.user, queryset=qs, fmt=request.GET["export"])
         resp = HttpResponse(content, content_type=ctype)
         resp["Content-Disposition"] = f'attachment; filename="{name}"'
         return resp
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    table = threshold_table()
-    contracted = contracted_ids([inst.pk for inst in page])
-    for inst in page:
-        inst.warning_list = warnings_of(inst, table=table, contracted=contracted)
+    page_number = request.GET.get("page", "")
+    # The rows depend on the scope only through the region in view (Institution has no
+    # scope_visible); no permission changes them (the export/new buttons are outside).
+    rows = dataversion.cached_fragment(
+        "institution_list",
+        (getattr(region, "code", None), *(params[k] for k in _FILTER_KEYS), page_number),
+        lambda: _list_rows(request.user, region, params, page_number),
+    )
     return render(
         request,
         "institutions/institution_list.html",
         {
-            "page": page,
+            "rows": rows,
             "params": params,
             "families": enums.Family.choices,
             "types": enums.INSTITUTION_TYPES,

@@ -44,11 +44,11 @@ from contracts.importers import read_reference
 from eldercare.accounts.roles import TOWNSHIP
 from eldercare.accounts.scope import SYSTEM, actor_prefix
 from eldercare.audit.models import Action
-from eldercare.audit.services import record, record_bulk
+from eldercare.audit.services import record
 from eldercare.sheets import tables
 from eldercare.sheets import values as v
 from eldercare.sheets.headers import Column, find_header
-from eldercare.sheets.kinds import CREATE, UNCHANGED, UPDATE, Validation, undo_parts
+from eldercare.sheets.kinds import CREATE, UNCHANGED, UPDATE, Validation, record_import, undo_parts
 from institutions.enums import Family
 from institutions.models import Institution
 
@@ -497,21 +497,7 @@ class OccupancyKind:
                 undo["created"].append(report.pk)
             undo["stamps"][str(report.pk)] = report.updated_at.isoformat()
         if writes:
-            record_bulk(
-                actor,
-                OccupancyReport,
-                count=len(writes),
-                action=Action.IMPORT,
-                detail={
-                    "kind": self.name,
-                    "batch": batch.pk,
-                    "file_sha256": batch.file_sha256,
-                    "created": len(undo["created"]),
-                    "updated": len(undo["updated"]),
-                    "ids_created": undo["created"][:200],
-                    "changes": {str(op["id"]): op["diff"] for op in writes[:200] if op["op"] == UPDATE},
-                },
-            )
+            record_import(actor, OccupancyReport, kind=self.name, batch=batch, undo=undo, writes=writes)
         return undo
 
     def revert(self, *, actor, batch, undo) -> None:
@@ -947,20 +933,17 @@ class ResidentsKind:
                 )
             undo["stamps"][str(resident.pk)] = resident.updated_at.isoformat()
         if writes:
-            record_bulk(
+            # a roster's changes hold personal data: the ids updated instead
+            ids_updated = [int(pk) for pk in list(undo["updated"])[:200]]
+            record_import(
                 actor,
                 Resident,
-                count=len(writes),
-                action=Action.IMPORT,
-                detail={
-                    "kind": self.name,
-                    "batch": batch.pk,
-                    "file_sha256": batch.file_sha256,
-                    "created": len(undo["created"]),
-                    "updated": len(undo["updated"]),
-                    "ids_created": undo["created"][:200],
-                    "ids_updated": [int(pk) for pk in list(undo["updated"])[:200]],
-                },
+                kind=self.name,
+                batch=batch,
+                undo=undo,
+                writes=writes,
+                extra={"ids_updated": ids_updated},
+                changes=False,
             )
         return undo
 

@@ -31,6 +31,14 @@ def _fresh_cache():
 
 
 @pytest.fixture
+def no_versioned_cache(settings):
+    """Query-count tests compare what a page costs to compute, so nothing comes from the cache
+    (eldercare/core/dataversion.py); tests/functional/test_chrome_cache.py and the page cache
+    tests check the warm side."""
+    settings.PORTAL_VERSIONED_CACHE = False
+
+
+@pytest.fixture
 def regions(db):
     """A small tree: province > city > county 370306 > townships 001 and 100 > two villages each,
     and a second county 370307 with one township."""

@@ -9,9 +9,9 @@ After bench/load/run.py has set up the database. Two tables (docs/benchmarks.md,
    rows, the API list with 1 and 20 rows, the home page and the dashboard — the median of 8
    requests through Django's test client, the lowest of --rounds interleaved rounds (the least
    disturbed by the other work on the machine), and as a multiple of the ceiling.
-2. What-ifs, monkeypatched in this process only (the portal's code is not edited): the user's
-   permissions cached across requests; and the institution list's warning badges not recomputed
-   (as if read from the stored `warning_codes`).
+2. The same pages with the versioned cache (eldercare/core/dataversion.py: permission sets,
+   navigation, region choices, badge counts, rendered lists and reports) switched off — every
+   request computes everything, as before issue 8's caching — and on, warm.
 """
 
 from __future__ import annotations
@@ -33,15 +33,13 @@ import run as load_run  # noqa: E402
 
 for key, value in load_run.base_env().items():
     os.environ.setdefault(key, value)
+os.environ.setdefault("REDIS_URL", load_run.REDIS_URL)  # the cache, as on the benchmarked stack
 
 import django  # noqa: E402
 
 django.setup()
 
-from django.contrib.auth.backends import ModelBackend  # noqa: E402
 from django.test import Client  # noqa: E402
-
-import institutions.views as institution_views  # noqa: E402
 
 PAGES = {
     "ceiling": "/_bench/ceiling/",
@@ -55,50 +53,25 @@ PAGES = {
     "dashboard": "/reports/",
 }
 WHAT_IF_PAGES = ["ceiling", "chrome only (profile page)", "institution list, 50 rows (benchmarked)",
-                 "API list, 20 rows (benchmarked)", "home"]  # fmt: skip
+                 "API list, 20 rows (benchmarked)", "home", "dashboard"]  # fmt: skip
 
 
 @contextlib.contextmanager
-def patched(obj, name, value):
-    old = getattr(obj, name)
-    setattr(obj, name, value)
+def versioned_cache(on: bool):
+    """eldercare/core/dataversion.py on (warm: each page was requested before) or off."""
+    from django.conf import settings
+
+    old = settings.PORTAL_VERSIONED_CACHE
+    settings.PORTAL_VERSIONED_CACHE = on
     try:
         yield
     finally:
-        setattr(obj, name, old)
-
-
-_perms: dict = {}
-_real_get_all_permissions = ModelBackend.get_all_permissions
-
-
-def _cached_get_all_permissions(self, user_obj, obj=None):
-    key = (user_obj.pk, obj)
-    if key not in _perms:
-        _perms[key] = _real_get_all_permissions(self, user_obj, obj)
-    return _perms[key]
-
-
-@contextlib.contextmanager
-def permissions_cached():
-    with patched(ModelBackend, "get_all_permissions", _cached_get_all_permissions):
-        yield
-
-
-@contextlib.contextmanager
-def no_warning_recompute():
-    with (
-        patched(institution_views, "contracted_ids", lambda ids: set()),
-        patched(institution_views, "threshold_table", lambda: {}),
-        patched(institution_views, "warnings_of", lambda inst, table=None, contracted=None: []),
-    ):
-        yield
+        settings.PORTAL_VERSIONED_CACHE = old
 
 
 VARIANTS = {
-    "as is": [],
-    "permissions cached": [permissions_cached],
-    "permissions cached + list badges not recomputed": [permissions_cached, no_warning_recompute],
+    "versioned cache off (every request computes)": False,
+    "versioned cache on, warm": True,
 }
 
 
@@ -135,10 +108,8 @@ def main(argv=None) -> None:
     print()
     what = {(v, p): [] for v in VARIANTS for p in WHAT_IF_PAGES}
     for _ in range(args.rounds):
-        for v, cms in VARIANTS.items():
-            with contextlib.ExitStack() as stack:
-                for cm in cms:
-                    stack.enter_context(cm())
+        for v, on in VARIANTS.items():
+            with versioned_cache(on):
                 for p in WHAT_IF_PAGES:
                     c.get(PAGES[p])
                     what[(v, p)].append(median_ms(c, PAGES[p]))

@@ -1,8 +1,13 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.utils import timezone
+
+from eldercare.core import dataversion
+
+PERMS_TIMEOUT = 3600
 
 
 def is_dormant(user) -> bool:
@@ -37,3 +42,34 @@ class PortalModelBackend(ModelBackend):
             disable_dormant(user)
             return None
         return user
+
+    def get_user(self, user_id):
+        """The signed-in user with their region (every page's chrome reads it)."""
+        user_model = get_user_model()
+        try:
+            user = user_model._default_manager.select_related("region").get(pk=user_id)
+        except user_model.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
+
+    def get_all_permissions(self, user_obj, obj=None):
+        """Django's permission set, kept across requests under the roles-and-permissions version
+        (`dataversion.auth_version`, renewed by any change to a user's groups or permissions, a
+        group's permissions, or a group or permission itself: eldercare.accounts.signals). With
+        the roles, which every scoped query reads. Superusers and objects: Django's own path."""
+        if not user_obj.is_active or user_obj.is_anonymous or obj is not None or user_obj.is_superuser:
+            return super().get_all_permissions(user_obj, obj=obj)
+        if hasattr(user_obj, "_perm_cache"):
+            return user_obj._perm_cache
+        version = dataversion.auth_version()
+        key = f"portal:perms:{version}:{dataversion.code_stamp()}:{user_obj.pk}" if version else None
+        cached = dataversion.versioned_get(key)
+        if cached is None:
+            perms = super().get_all_permissions(user_obj)
+            cached = (frozenset(perms), user_obj.roles)
+            dataversion.versioned_set(key, cached, PERMS_TIMEOUT)
+        perms, roles = cached
+        user_obj._perm_cache = set(perms)
+        if getattr(user_obj, "_roles_cache", None) is None:
+            user_obj._roles_cache = roles
+        return user_obj._perm_cache

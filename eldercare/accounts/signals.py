@@ -1,10 +1,12 @@
 """三权分立 enforced below the services too: whatever adds groups (the admin site, the shell),
 a user ends up with a valid role set or the change is refused."""
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
-from django.db.models.signals import m2m_changed
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
+
+from eldercare.core import dataversion
 
 from . import roles as role_defs
 from .models import User
@@ -32,3 +34,17 @@ def _role_guard(sender, instance, action, reverse, model, pk_set, **kwargs):
     if errors:
         raise ValidationError(errors)
     instance.__dict__.pop("_roles_cache", None)
+
+
+def _auth_changed(**kwargs):
+    """A user's roles or permissions may have changed: every cached permission set is stale
+    (accounts.backends.PortalModelBackend.get_all_permissions)."""
+    if kwargs.get("action", "post_").startswith("post_"):
+        dataversion.bump_auth()
+
+
+for _through in (User.groups.through, User.user_permissions.through, Group.permissions.through):
+    m2m_changed.connect(_auth_changed, sender=_through, dispatch_uid=f"auth_version_{_through.__name__}")
+for _model in (Group, Permission):
+    post_save.connect(_auth_changed, sender=_model, dispatch_uid=f"auth_version_save_{_model.__name__}")
+    post_delete.connect(_auth_changed, sender=_model, dispatch_uid=f"auth_version_delete_{_model.__name__}")

@@ -11,6 +11,7 @@ import uuid
 from django.db import models
 
 from eldercare.core.context import current_ip
+from eldercare.core.dataversion import bump, is_data_label
 
 from .models import Action, AuditEvent, Result
 
@@ -82,6 +83,8 @@ def record(
         role = ",".join(sorted(user.roles)) if hasattr(user, "roles") else ""
     elif actor is not None and getattr(actor, "username", None) == "system":
         role = "system"
+    if is_data_label(object_type):
+        bump()  # bulk_create()/update() writes reach no signal; they are recorded here
     return AuditEvent.objects.create(
         actor=user,
         username=(username or getattr(actor, "username", "") or "")[:150],

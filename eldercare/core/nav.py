@@ -1,6 +1,8 @@
 """Navigation by role: an item shows when the user holds its permission."""
 
-from django.urls import reverse
+import functools
+
+from django.urls import get_script_prefix, reverse
 from django.utils.translation import gettext_lazy as _
 
 NAV_ITEMS = [
@@ -24,11 +26,17 @@ NAV_ITEMS = [
 ]
 
 
+@functools.cache
+def _url(name: str, prefix: str) -> str:
+    return reverse(name)
+
+
 def items_for(user, current_path: str = ""):
     out = []
+    prefix = get_script_prefix()
     for name, label, icon, perm in NAV_ITEMS:
         if user.has_perm(perm):
-            url = reverse(name)
+            url = _url(name, prefix)
             active = current_path == url if url == "/" else current_path.startswith(url)
             out.append({"url": url, "label": label, "icon": icon, "active": active, "name": name})
     # Nested sections (/reports/ and /reports/targets/): only the longest match is active.

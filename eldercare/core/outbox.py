@@ -55,6 +55,8 @@ def flush() -> int:
             break
         OutboxMessage.objects.filter(pk=msg.pk).update(sent_at=timezone.now(), attempts=msg.attempts + 1)
         sent += 1
+    if sent:
+        forget_pending_count()
     return sent
 
 
@@ -62,3 +64,24 @@ def pending_count() -> int:
     from .models import OutboxMessage
 
     return OutboxMessage.objects.filter(sent_at__isnull=True).count()
+
+
+PENDING_KEY = "portal:outbox-pending"
+PENDING_SECONDS = 10  # how late the notice may appear or clear in another process
+
+
+def pending_count_cached() -> int:
+    from .dataversion import cache_get, cache_set
+
+    count = cache_get(PENDING_KEY)
+    if count is None:
+        count = pending_count()
+        cache_set(PENDING_KEY, count, PENDING_SECONDS)
+    return count
+
+
+def forget_pending_count(**kwargs) -> None:
+    """An outbox row was written: the next page counts again (connected in CoreConfig.ready)."""
+    from .dataversion import cache_delete
+
+    cache_delete(PENDING_KEY)

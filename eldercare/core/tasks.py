@@ -40,3 +40,11 @@ def notify_user(self, user_id: int, title: str, body: str = "", link: str = "") 
     if created and user.email:
         send_mail(title, body, None, [user.email], fail_silently=False)
     return note.pk
+
+
+@shared_task(name="eldercare.core.tasks.clear_sessions")
+def clear_sessions() -> None:
+    """Delete expired sessions (beat, nightly): Django's `clearsessions`."""
+    from django.core.management import call_command
+
+    call_command("clearsessions")

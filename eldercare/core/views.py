@@ -78,7 +78,9 @@ def home(request):
 
 
 def _pending_uploads_card(user, region) -> dict:
-    """Township uploads in view that this user may accept (not their own)."""
+    """Township uploads in view that this user may accept (not their own). Counted on every
+    request (one COUNT): import batches are outside the data version (dataversion.DATA_APPS), so
+    a cached count would miss a new upload."""
     from django.urls import reverse
 
     from eldercare.accounts.scope import for_user

@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "eldercare.core.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "eldercare.core.dataversion.RequestVersionsMiddleware",
     "eldercare.core.middleware.ChineseFirstMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -194,6 +195,10 @@ STORAGES = {
 # --- Cache ----------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Rendered fragments, permission sets and badge counts kept under data versions in the cache
+# (eldercare/core/dataversion.py). Needs one cache shared by every server process: on here for
+# development and tests (one process), off in production without REDIS_URL.
+PORTAL_VERSIONED_CACHE = env.bool("PORTAL_VERSIONED_CACHE", default=True)
 
 # --- Celery ---------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -238,6 +243,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "flush-outbox": {"task": "eldercare.core.tasks.flush_outbox", "schedule": timedelta(minutes=1)},
     "health-check": {"task": "eldercare.core.tasks.health_check", "schedule": timedelta(minutes=15)},
+    # Expired sessions (idle expiry, SECURITY.md) are deleted from the database nightly.
+    "clear-sessions": {"task": "eldercare.core.tasks.clear_sessions", "schedule": crontab(hour=3, minute=30)},
     "cleanup-uploads": {"task": "sheets.cleanup_uploads", "schedule": timedelta(hours=24)},
     # Uploads holding personal data in clear (the residents roster's ID numbers) live an hour at
     # most while uncommitted (eldercare/sheets/engine.py cleanup_short_lived_uploads).
@@ -270,8 +277,18 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- E-mail ---------------------------------------------------------------------------
+# Production: EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and the SMTP settings
+# below from the environment (docs/operations.md "Configure").
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="portal@localhost")
+SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # --- DRF ------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -8,6 +8,9 @@ from .base import env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
+# Rotation (docs/operations.md "Rotate secrets"): the new key in SECRET_KEY, the old one here until
+# the sessions and signed links made with it have expired; then remove it.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
@@ -27,3 +30,7 @@ if env("REDIS_URL", default=""):
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("REDIS_URL")}
     }
+else:
+    # Several server processes with a per-process cache would not see each other's data version
+    # (eldercare/core/dataversion.py): no rendered fragments are kept then.
+    PORTAL_VERSIONED_CACHE = False

@@ -73,6 +73,46 @@ def undo_parts(undo: dict) -> tuple[list[int], dict[int, dict], dict[int, str]]:
     return created, updated, stamps
 
 
+def record_import(
+    actor,
+    model,
+    *,
+    kind: str,
+    batch,
+    undo: dict,
+    writes: list,
+    extra: dict | None = None,
+    changes: bool = True,
+):
+    """The one audit record of a committed import (SECURITY.md: bulk writes are logged
+    explicitly): what kind, which batch and file, how many rows created and updated, the first
+    200 ids created and — unless `changes` is False (personal data) — the first 200 updates'
+    changes; `extra` adds keys."""
+    from eldercare.audit.models import Action
+    from eldercare.audit.services import record_bulk
+
+    return record_bulk(
+        actor,
+        model,
+        count=len(writes),
+        action=Action.IMPORT,
+        detail={
+            "kind": kind,
+            "batch": batch.pk,
+            "file_sha256": batch.file_sha256,
+            "created": len(undo["created"]),
+            "updated": len(undo["updated"]),
+            "ids_created": undo["created"][:200],
+            **(
+                {"changes": {str(op["id"]): op.get("diff", {}) for op in writes[:200] if op["op"] == UPDATE}}
+                if changes
+                else {}
+            ),
+            **(extra or {}),
+        },
+    )
+
+
 _loaded: dict[str, object] = {}
 
 

@@ -1,13 +1,19 @@
+import json
+
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
+
+from eldercare.core import dataversion
 
 from ..enums import Grade, InternalUnit, Ownership
 from ..exports import export_institutions
 from ..models import Institution
-from ..selectors import contracted_ids, institutions_for, threshold_table, warnings_of
+from ..selectors import institutions_for, stored_warnings, threshold_table, warnings_of
 
 FLAG_FIELDS = [
     "green_channel",
@@ -64,15 +70,30 @@ class InstitutionSerializer(serializers.ModelSerializer):
         return (obj.run_by.credit_code or obj.run_by.portal_no) if obj.run_by_id else None
 
     def get_warnings(self, obj) -> list[dict]:
-        if "thresholds" not in self.context:
-            self.context["thresholds"] = threshold_table()  # once per response, not per row
-            page = getattr(self.parent, "instance", None)
-            ids = [o.pk for o in page] if page is not None and self.parent is not None else [obj.pk]
-            self.context["contracted"] = contracted_ids(ids)  # the page's homes, one query
-        return [
-            {"code": w.code, "message": w.message, "source": w.source}
-            for w in warnings_of(obj, table=self.context["thresholds"], contracted=self.context["contracted"])
-        ]
+        # A list shows the stored codes (what `?warnings=` filters on; selectors.stored_warnings),
+        # one object is judged live, as the detail page does.
+        if self.parent is None:
+            found = warnings_of(obj)
+        else:
+            if "thresholds" not in self.context:
+                self.context["thresholds"] = threshold_table()  # once per response, not per row
+            found = stored_warnings(obj, self.context["thresholds"])
+        return [{"code": w.code, "message": w.message, "source": w.source} for w in found]
+
+
+def _sorted_query(query) -> str:
+    """The query as DRF's next/previous links spell it (rest_framework.utils.urls: the keys
+    sorted, each key's values in their order)."""
+    from urllib.parse import urlencode
+
+    return urlencode(sorted(query.lists(), key=lambda item: item[0]), doseq=True)
+
+
+def _as_json(data) -> str:
+    """The page as JSON text, encoded as DRF's JSONRenderer encodes it: what is cached is a
+    plain string (no ReturnList holding its serializer and rows; a big page — page_size up to
+    500 — stays out of dataversion's in-process copy, which skips strings over 512 KiB)."""
+    return json.dumps(data, cls=JSONEncoder, ensure_ascii=False)
 
 
 FILTERS = [
@@ -92,7 +113,26 @@ class InstitutionViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(parameters=FILTERS)
     def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+        # The serialized page, cached under the data version (eldercare.core.dataversion). Key:
+        # the caller's scope region (the list is `for_user`; Institution has no scope_visible),
+        # their roles, and the request as the pagination links spell it back — scheme, host,
+        # path and the query (keys sorted, as DRF's links sort them). No docstring: the schema
+        # would take it as the operation's description.
+        user = request.user
+        parts = (
+            user.region_id,
+            ",".join(sorted(user.roles)),
+            request.scheme,
+            request.get_host(),
+            request.path,
+            _sorted_query(request.query_params),
+        )
+        page = dataversion.cached_value(
+            "api_institution_list_json",
+            parts,
+            lambda: _as_json(super(InstitutionViewSet, self).list(request, *args, **kwargs).data),
+        )
+        return Response(json.loads(page))  # cached or not, the same round trip: the same JSON
 
     @extend_schema(
         parameters=[*FILTERS, OpenApiParameter("format", str, enum=["csv", "xlsx"])],

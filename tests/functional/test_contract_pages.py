@@ -315,6 +315,7 @@ def test_list_filters(county, civil, monkeypatch):
     assert "?status=expiring&amp;format=xlsx" in body or "status=expiring" in body
 
 
+@pytest.mark.usefixtures("no_versioned_cache")
 def test_list_flags_overlaps_without_extra_queries(county, civil, monkeypatch):
     hc, clinic, h = county
     t = csrf_client(civil)
@@ -517,6 +518,7 @@ def test_uncovered_suggestions_by_distance(county, civil):
     assert f"/contracts/new/?eldercare={h['none'].pk}&amp;medical={hc.pk}" in row
 
 
+@pytest.mark.usefixtures("no_versioned_cache")
 def test_coverage_queries_do_not_grow_with_homes(county, civil):
     t = csrf_client(civil)
     url = "/contracts/coverage/?date=2026-12-31"

@@ -553,6 +553,7 @@ def test_stats_per_type_and_township_on_a_hand_checked_set(decided_set, civil, b
     assert [r["code"] for r in mine.context["by_township"]] == ["370306100000"]
 
 
+@pytest.mark.usefixtures("no_versioned_cache")
 def test_stats_use_database_aggregates(decided_set, bj_town, civil, monkeypatch):
     client = csrf_client(civil)
     client.get("/filings/stats/")
@@ -625,6 +626,7 @@ def queries(client, url):
     return len(ctx.captured_queries)
 
 
+@pytest.mark.usefixtures("no_versioned_cache")
 def test_inbox_queries_do_not_grow_with_rows(bj_town, civil, monkeypatch):
     hospital = make_hospital()
     for i in range(2):

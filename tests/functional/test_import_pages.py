@@ -294,6 +294,7 @@ def test_revert_needs_the_confirm_box(civil):
     assert batch.status == S.REVERTED and not Institution.objects.exists()
 
 
+@pytest.mark.usefixtures("no_versioned_cache")
 def test_list_filters_and_queries_do_not_grow(township, civil, make_user):
     def add(n):
         for i in range(n):

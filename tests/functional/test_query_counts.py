@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from eldercare.accounts.scope import SYSTEM
 from institutions import services
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_versioned_cache")]
 
 
 def queries(client, url):

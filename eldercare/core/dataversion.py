@@ -1,0 +1,286 @@
+"""One version for everything the portal's pages show, so rendered fragments can be cached
+without invalidation: a fragment's key holds the version, a write makes a new version, and the
+old fragments are never read again (they expire).
+
+The version changes on every save, delete or many-to-many change of a model in DATA_APPS
+(signals, connected in CoreConfig.ready), and on every audit record about such a model
+(`eldercare.audit.services.record`), which is how bulk_create()/update() writes are logged
+(`record_bulk`). Writes that are neither (raw SQL, an unaudited `.update()`) call `bump()`.
+
+The version is set at once — so a transaction reads its own writes through the cache, and a test
+(one transaction that never commits) sees each change — and again when the transaction commits,
+so a fragment cached by another request between the write and the commit (from the data as it
+was) is not served after the commit. Keys also hold the day (statuses derived from today).
+
+What is left out on purpose: sessions, logins, the audit trail itself, notifications, the outbox,
+import batches (eldercare.sheets: a dry-run upload is a write of its own batch only) — none of
+them changes what a cached fragment shows.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from contextvars import ContextVar
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.utils import timezone, translation
+from django.utils.safestring import mark_safe
+
+KEY = "portal:dataversion"
+AUTH_KEY = "portal:authversion"
+DATA_APPS = frozenset({"regions", "institutions", "contracts", "subsidies", "assessments", "workflow"})
+FRAGMENT_TIMEOUT = 600  # seconds; a fragment of an unchanged version is re-rendered after this
+BREAKER_SECONDS = 5.0  # after a cache error, this process leaves the cache alone this long
+
+log = logging.getLogger(__name__)
+_down_until = 0.0  # the breaker: monotonic time until which the cache is not tried
+_missed_bump = False  # a write happened while the cache was unreachable
+
+
+def _call(method: str, *args):
+    """cache.<method>(*args), or None when the cache (Redis) is unreachable: pages keep serving
+    without it (SECURITY.md, faults). After an error the cache is left alone for
+    BREAKER_SECONDS; on the first success after that, the version is renewed — a write made
+    while Redis was away could not renew it, and Redis may come back with the old one."""
+    global _down_until, _missed_bump
+    if not settings.PORTAL_VERSIONED_CACHE or (_down_until and time.monotonic() < _down_until):
+        return None
+    try:
+        result = getattr(cache, method)(*args)
+    except Exception:  # the cache is an optimisation: any failure means "no cache"
+        if not _down_until:
+            log.warning("cache unreachable; pages are rendered without it", exc_info=True)
+        _down_until = time.monotonic() + BREAKER_SECONDS
+        return None
+    if _down_until or _missed_bump:
+        _down_until, _missed_bump = 0.0, False
+        _call("set", KEY, uuid.uuid4().hex[:16], None)
+        if method != "set":
+            return None  # what was read may predate the renewal
+    return result
+
+
+def cache_get(key: str):
+    return _call("get", key)
+
+
+def cache_set(key: str, value, timeout: int | None = FRAGMENT_TIMEOUT) -> None:
+    _call("set", key, value, timeout)
+
+
+def cache_delete(key: str) -> None:
+    _call("delete", key)
+
+
+# Within one request the versions are read once (RequestVersionsMiddleware): one round trip.
+_request_versions: ContextVar[dict | None] = ContextVar("portal_versions", default=None)
+
+
+def _versions() -> dict:
+    memo = _request_versions.get()
+    if memo is not None and memo:
+        return memo
+    found = _call("get_many", [KEY, AUTH_KEY]) or {}
+    if _down_until:
+        found = {}
+    else:
+        for key in (KEY, AUTH_KEY):
+            if found.get(key) is None:
+                _call("add", key, uuid.uuid4().hex[:16], None)
+                found[key] = _call("get", key)
+    if memo is not None and all(found.get(k) for k in (KEY, AUTH_KEY)):
+        memo.update(found)
+    return found
+
+
+def _new(key: str = KEY) -> None:
+    global _missed_bump
+    token = uuid.uuid4().hex[:16]
+    _call("set", key, token, None)
+    if _down_until:
+        _missed_bump = True
+    memo = _request_versions.get()
+    if memo:
+        memo[key] = token
+
+
+def current() -> str | None:
+    """The data version, or None when the cache is unreachable (nothing is cached then)."""
+    return _versions().get(KEY)
+
+
+def auth_version() -> str | None:
+    """The version of roles and permissions (accounts.backends), or None without a cache."""
+    return _versions().get(AUTH_KEY)
+
+
+def bump(key: str = KEY) -> None:
+    _new(key)
+    transaction.on_commit(lambda: _new(key), robust=True)
+
+
+def bump_auth() -> None:
+    bump(AUTH_KEY)
+
+
+class RequestVersionsMiddleware:
+    """Reads the versions once per request (and forgets them after)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = _request_versions.set({})
+        try:
+            return self.get_response(request)
+        finally:
+            _request_versions.reset(token)
+
+
+# Values under a versioned key never change, so each process keeps the recent ones in memory
+# too (no round trip, no unpickling); bounded in entries and in size.
+_LOCAL_MAX_ENTRIES = 512
+_LOCAL_MAX_BYTES = 64 * 1024 * 1024  # the rendered fragments a process keeps, in all
+_local: OrderedDict[str, tuple[object, int]] = OrderedDict()
+_local_bytes = [0]
+_local_lock = threading.Lock()
+
+
+def _local_get(key: str):
+    with _local_lock:
+        entry = _local.get(key)
+        if entry is None:
+            return None
+        _local.move_to_end(key)
+        return entry[0]
+
+
+def _local_put(key: str, value) -> None:
+    size = len(value) if isinstance(value, str) else 256
+    if size > _LOCAL_MAX_BYTES // 8:
+        return
+    with _local_lock:
+        old = _local.pop(key, None)
+        if old is not None:
+            _local_bytes[0] -= old[1]
+        _local[key] = (value, size)
+        _local_bytes[0] += size
+        while len(_local) > _LOCAL_MAX_ENTRIES or _local_bytes[0] > _LOCAL_MAX_BYTES:
+            _, (_, dropped) = _local.popitem(last=False)
+            _local_bytes[0] -= dropped
+
+
+def versioned_get(key: str | None):
+    """A value stored under a versioned key (this process's memory, then the cache)."""
+    if key is None:
+        return None
+    value = _local_get(key)
+    if value is None:
+        value = cache_get(key)
+        if value is not None:
+            _local_put(key, value)
+    return value
+
+
+def versioned_set(key: str | None, value, timeout: int = FRAGMENT_TIMEOUT) -> None:
+    if key is None:
+        return
+    _local_put(key, value)
+    cache_set(key, value, timeout)
+
+
+def is_data_label(label: str) -> bool:
+    """'institutions.institution' → True."""
+    return label.split(".", 1)[0] in DATA_APPS
+
+
+# Stored report results are written and pruned in bulk (assessments.compute): a delete receiver
+# would cost them Django's fast delete (every row loaded to send its signal). A run renews the
+# version when it completes instead.
+NO_DELETE_SIGNAL = frozenset({"assessments.reportfact", "assessments.reportrow", "assessments.reportslice"})
+
+
+def _on_change(sender, **kwargs):
+    if getattr(getattr(sender, "_meta", None), "app_label", None) in DATA_APPS:
+        bump()
+
+
+def connect_signals() -> None:
+    """Receivers per model of DATA_APPS (a receiver for every sender would make every
+    queryset delete of the project load its rows to signal them)."""
+    from django.apps import apps
+
+    for model in apps.get_models():
+        if model._meta.app_label not in DATA_APPS:
+            continue
+        label = model._meta.label_lower
+        post_save.connect(_on_change, sender=model, dispatch_uid=f"dataversion-save-{label}")
+        if label not in NO_DELETE_SIGNAL:
+            post_delete.connect(_on_change, sender=model, dispatch_uid=f"dataversion-delete-{label}")
+    m2m_changed.connect(_on_change, dispatch_uid="dataversion-m2m")
+
+
+@functools.cache
+def code_stamp() -> str:
+    """This process's code, fingerprinted (path, size, mtime of the project's .py files and
+    templates): a deploy that changes what a fragment or value looks like never reads the
+    previous release's entries."""
+    from django.conf import settings as dj
+
+    root = Path(dj.BASE_DIR)
+    digest = hashlib.sha256()
+    for top in ("eldercare", "institutions", "contracts", "subsidies", "assessments", "templates"):
+        for path in sorted((root / top).rglob("*")):
+            if path.suffix in (".py", ".html"):
+                st = path.stat()
+                digest.update(f"{path.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return digest.hexdigest()[:12]
+
+
+def fragment_key(name: str, *parts) -> str | None:
+    """A cache key for a fragment of `name` on today's data, in the active language; None when
+    the cache is unreachable."""
+    version = current()
+    if version is None:
+        return None
+    raw = "\x1f".join(
+        [
+            version,
+            code_stamp(),
+            timezone.localdate().isoformat(),
+            translation.get_language() or "",
+            *map(str, parts),
+        ]
+    )
+    return f"portal:frag:{name}:{hashlib.sha256(raw.encode()).hexdigest()[:32]}"
+
+
+def cached_value(name: str, parts, compute: Callable[[], object], timeout: int = FRAGMENT_TIMEOUT):
+    """compute() once per (name, parts) and data version; any picklable value."""
+    key = fragment_key(name, *parts)
+    value = versioned_get(key)
+    if value is None:
+        value = compute()
+        versioned_set(key, value, timeout)
+    return value
+
+
+def cached_fragment(name: str, parts, render: Callable[[], str], timeout: int = FRAGMENT_TIMEOUT) -> str:
+    """The rendered fragment for (name, parts) on the current data version; rendered once."""
+    key = fragment_key(name, *parts)
+    html = versioned_get(key)
+    if html is None:
+        html = str(render())
+        versioned_set(key, html, timeout)
+    return mark_safe(html)  # noqa: S308  # rendered by our own templates, escaped there
