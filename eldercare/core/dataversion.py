@@ -167,7 +167,8 @@ def _local_get(key: str):
 
 
 def _local_put(key: str, value) -> None:
-    size = len(value) if isinstance(value, str) else 256
+    parts = value if isinstance(value, tuple) else (value,)
+    size = sum(len(v) if isinstance(v, (str, bytes)) else 256 for v in parts)
     if size > _LOCAL_MAX_BYTES // 8:
         return
     with _local_lock:
