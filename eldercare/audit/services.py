@@ -59,6 +59,21 @@ def _valid_ip(ip):
         return None
 
 
+# Audited writes renew the data version (ADR 0015); audited reads and sign-in events do not.
+_NOT_WRITES = frozenset(
+    {
+        Action.EXPORT,
+        Action.UNMASK,
+        Action.LOGIN,
+        Action.LOGIN_FAILED,
+        Action.LOCKOUT,
+        Action.LOGOUT,
+        Action.SECURITY,
+        Action.TOKEN,
+    }
+)
+
+
 def record(
     actor,
     action: str,
@@ -83,7 +98,7 @@ def record(
         role = ",".join(sorted(user.roles)) if hasattr(user, "roles") else ""
     elif actor is not None and getattr(actor, "username", None) == "system":
         role = "system"
-    if is_data_label(object_type):
+    if is_data_label(object_type) and result == Result.OK and action not in _NOT_WRITES:
         bump()  # bulk_create()/update() writes reach no signal; they are recorded here
     return AuditEvent.objects.create(
         actor=user,

@@ -65,7 +65,8 @@ def _call(method: str, *args):
         return None
     if _down_until or _missed_bump:
         _down_until, _missed_bump = 0.0, False
-        _call("set", KEY, uuid.uuid4().hex[:16], None)
+        for key in (KEY, AUTH_KEY):  # writes (or role changes) made meanwhile renewed neither
+            _call("set", key, uuid.uuid4().hex[:16], None)
         if method != "set":
             return None  # what was read may predate the renewal
     return result
@@ -162,11 +163,15 @@ def _local_get(key: str):
         entry = _local.get(key)
         if entry is None:
             return None
+        if entry[2] < time.monotonic():  # as old as the cache's own timeout: a miss
+            _local_bytes[0] -= entry[1]
+            del _local[key]
+            return None
         _local.move_to_end(key)
         return entry[0]
 
 
-def _local_put(key: str, value) -> None:
+def _local_put(key: str, value, timeout: int = FRAGMENT_TIMEOUT) -> None:
     parts = value if isinstance(value, tuple) else (value,)
     size = sum(len(v) if isinstance(v, (str, bytes)) else 256 for v in parts)
     if size > _LOCAL_MAX_BYTES // 8:
@@ -175,10 +180,10 @@ def _local_put(key: str, value) -> None:
         old = _local.pop(key, None)
         if old is not None:
             _local_bytes[0] -= old[1]
-        _local[key] = (value, size)
+        _local[key] = (value, size, time.monotonic() + (timeout or FRAGMENT_TIMEOUT))
         _local_bytes[0] += size
         while len(_local) > _LOCAL_MAX_ENTRIES or _local_bytes[0] > _LOCAL_MAX_BYTES:
-            _, (_, dropped) = _local.popitem(last=False)
+            _, (_, dropped, _) = _local.popitem(last=False)
             _local_bytes[0] -= dropped
 
 
@@ -197,7 +202,7 @@ def versioned_get(key: str | None):
 def versioned_set(key: str | None, value, timeout: int = FRAGMENT_TIMEOUT) -> None:
     if key is None:
         return
-    _local_put(key, value)
+    _local_put(key, value, timeout)
     cache_set(key, value, timeout)
 
 
@@ -284,4 +289,4 @@ def cached_fragment(name: str, parts, render: Callable[[], str], timeout: int = 
     if html is None:
         html = str(render())
         versioned_set(key, html, timeout)
-    return mark_safe(html)  # noqa: S308  # rendered by our own templates, escaped there
+    return mark_safe(html)  # noqa: S308  # nosec B308 B703  # rendered by our own templates, escaped there

@@ -28,7 +28,12 @@ STORAGES = {
 
 if env("REDIS_URL", default=""):
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("REDIS_URL")}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env("REDIS_URL"),
+            # A hung Redis must fail fast so the breaker (eldercare/core/dataversion.py) opens.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
     }
 else:
     # Several server processes with a per-process cache would not see each other's data version
