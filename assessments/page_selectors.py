@@ -17,7 +17,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Q
 from django.utils import timezone
 
 from eldercare.accounts.scope import region_in_scope
@@ -278,23 +277,39 @@ class DashboardRuns:
         return ",".join(f"{y}:{pk}" for y, pk in sorted(self.by_year.items()))
 
 
+# dashboard_runs's query, written out: the dashboard serves its kept page (eldercare.core.pagecache)
+# after this one query, and the ORM took twice as long to compile it as the database to run it.
+# The same WHERE and ORDER BY as selectors.latest_run/running_run (covering, LATEST_FIRST): a test
+# compares the two (tests/integration/test_dashboard_runs_sql.py).
+_RUNS_SQL = (
+    "SELECT * FROM {table} WHERE ((status = %s AND year IN ({years})) OR (status IN (%s, %s) AND year = %s))"
+    " AND (root_id IS NULL OR root_id IN ({roots})) ORDER BY data_as_of DESC, finished_at DESC, id DESC"
+)
+
+
+def _placeholders(n: int) -> str:
+    return ", ".join(["%s"] * n)
+
+
+def covering_runs(year: int, region_code: str, years: int = TREND_YEARS):
+    """The complete versions of the trend's years and the pending/running ones of `year` that
+    cover the region, in latest_run's order (one query)."""
+    span = list(range(year - years + 1, year + 1))
+    roots = selectors.ancestors_and_self(region_code)
+    sql = _RUNS_SQL.format(
+        table=ReportRun._meta.db_table, years=_placeholders(len(span)), roots=_placeholders(len(roots))
+    )
+    params = [RunStatus.COMPLETE, *span, RunStatus.PENDING, RunStatus.RUNNING, year, *roots]
+    return ReportRun.objects.raw(sql, params)  # nosec B608  # placeholders only; the values are parameters
+
+
 def dashboard_runs(year: int, region_code: str, *, years: int = TREND_YEARS) -> DashboardRuns:
     """selectors.latest_run, selectors.running_run and the trend's versions in one query: the
-    complete versions of the trend's years and the pending/running ones of `year` that cover the
-    region (a few: compute keeps three complete versions per year and root), in latest_run's
-    order, so the first complete one of a year is that year's newest."""
-    span = range(year - years + 1, year + 1)
-    rows = (
-        ReportRun.objects.filter(
-            Q(year__in=list(span), status=RunStatus.COMPLETE)
-            | Q(year=year, status__in=[RunStatus.PENDING, RunStatus.RUNNING])
-        )
-        .filter(selectors.covering(region_code))
-        .order_by(*selectors.LATEST_FIRST)
-    )
+    covering runs (a few: compute keeps three complete versions per year and root) in
+    latest_run's order, so the first complete one of a year is that year's newest."""
     complete: dict[int, ReportRun] = {}
     running = None
-    for r in rows:
+    for r in covering_runs(year, region_code, years):
         if r.status == RunStatus.COMPLETE:
             complete.setdefault(r.year, r)
         elif running is None or r.pk > running.pk:

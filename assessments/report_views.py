@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from eldercare.accounts.scope import get_for_user, region_in_scope
 from eldercare.audit.models import Action
 from eldercare.audit.services import record
-from eldercare.core import dataversion, regionview
+from eldercare.core import dataversion, pagecache, regionview
 from eldercare.core.views import portal_permission_required
 from eldercare.regions import codes
 from eldercare.regions.models import Region
@@ -141,7 +141,6 @@ def dashboard(request):
     user = request.user
     year, region = _params(request)
     runs = ps.dashboard_runs(year, region.code)
-    run = runs.latest
     watched = None
     raw_run = request.GET.get("run") or ""
     if raw_run.isdigit():
@@ -149,6 +148,33 @@ def dashboard(request):
         if watched is not None and not ps.run_covers_user(user, watched):
             watched = None
     progress_run = watched or runs.running
+    # The whole page per browser and data version (eldercare.core.pagecache): it reads stored
+    # results only. Its key also holds what compute changes without a data version — the versions
+    # shown (the trend's years) and the state of a version being computed (moved on by .update()).
+    state = (
+        ()
+        if progress_run is None
+        else (
+            progress_run.pk,
+            progress_run.status,
+            progress_run.progress,
+            progress_run.slices_done,
+            progress_run.slices_total,
+            progress_run.error,
+        )
+    )
+    return pagecache.respond(
+        request,
+        "assessments.dashboard",
+        ("year", "region", "run"),
+        lambda: _dashboard_page(request, year, region, runs, progress_run),
+        parts=(year, region.code, runs.key, runs.latest.pk if runs.latest else "", state),
+    )
+
+
+def _dashboard_page(request, year: int, region: Region, runs: ps.DashboardRuns, progress_run) -> HttpResponse:
+    user = request.user
+    run = runs.latest
     can = {"can_recompute": user.has_perm(RECOMPUTE), "can_export": user.has_perm(EXPORT)}
     picker, report = _dashboard_fragment(user, year, region, runs, can)
     context = {

@@ -9,7 +9,7 @@ from eldercare.regions import codes
 from .models import ReportFact, ReportRow, ReportRun, RunStatus
 
 
-def _ancestors_and_self(code: str) -> list[str]:
+def ancestors_and_self(code: str) -> list[str]:
     out = [code]
     parent = codes.implied_parent(code)
     while parent:
@@ -20,7 +20,7 @@ def _ancestors_and_self(code: str) -> list[str]:
 
 def covering(region_code: str) -> Q:
     """Runs that cover `region_code`: over everything, the region itself or an ancestor."""
-    return Q(root__isnull=True) | Q(root_id__in=_ancestors_and_self(region_code))
+    return Q(root__isnull=True) | Q(root_id__in=ancestors_and_self(region_code))
 
 
 LATEST_FIRST = ("-data_as_of", "-finished_at", "-pk")  # the order that picks "the newest version"

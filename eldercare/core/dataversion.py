@@ -73,26 +73,51 @@ def _call(method: str, *args):
 
 
 def cache_get(key: str):
+    pre = _prefetched()
+    if pre is not None and key in pre:
+        return pre[key]
     return _call("get", key)
 
 
 def cache_set(key: str, value, timeout: int | None = FRAGMENT_TIMEOUT) -> None:
+    _forget_prefetched(key, value)
     _call("set", key, value, timeout)
 
 
 def cache_delete(key: str) -> None:
+    _forget_prefetched(key, None)
     _call("delete", key)
 
 
-# Within one request the versions are read once (RequestVersionsMiddleware): one round trip.
+# Within one request the versions are read once (RequestVersionsMiddleware), in one round trip
+# with the small values every page reads (the chrome's unread badge and outbox notice: the
+# request's PREFETCH keys).
 _request_versions: ContextVar[dict | None] = ContextVar("portal_versions", default=None)
+_PRE = "_prefetched"  # in the memo: {key: value or None} read with the versions
+_EXTRA = "_extra"  # in the memo: the keys to read with them
+
+
+def _prefetched() -> dict | None:
+    memo = _request_versions.get()
+    if not memo or not memo.get(_EXTRA):
+        return None
+    if _PRE not in memo:
+        _versions()
+    return memo.get(_PRE)
+
+
+def _forget_prefetched(key: str, value) -> None:
+    memo = _request_versions.get()
+    if memo and key in memo.get(_PRE, ()):
+        memo[_PRE][key] = value
 
 
 def _versions() -> dict:
     memo = _request_versions.get()
-    if memo is not None and memo:
+    if memo is not None and KEY in memo:
         return memo
-    found = _call("get_many", [KEY, AUTH_KEY]) or {}
+    extra = list(memo.get(_EXTRA, ())) if memo else []
+    found = _call("get_many", [KEY, AUTH_KEY, *extra]) or {}
     if _down_until:
         found = {}
     else:
@@ -101,7 +126,8 @@ def _versions() -> dict:
                 _call("add", key, uuid.uuid4().hex[:16], None)
                 found[key] = _call("get", key)
     if memo is not None and all(found.get(k) for k in (KEY, AUTH_KEY)):
-        memo.update(found)
+        memo[KEY], memo[AUTH_KEY] = found[KEY], found[AUTH_KEY]
+        memo[_PRE] = {k: found.get(k) for k in extra}
     return found
 
 
@@ -112,7 +138,7 @@ def _new(key: str = KEY) -> None:
     if _down_until:
         _missed_bump = True
     memo = _request_versions.get()
-    if memo:
+    if memo is not None and KEY in memo:
         memo[key] = token
 
 
@@ -135,6 +161,11 @@ def bump_auth() -> None:
     bump(AUTH_KEY)
 
 
+# Keys every signed-in page reads, as functions of the request (registered by the apps that own
+# them: CoreConfig.ready); read in the versions' round trip.
+PREFETCH: list[Callable[[object], str | None]] = []
+
+
 class RequestVersionsMiddleware:
     """Reads the versions once per request (and forgets them after)."""
 
@@ -142,7 +173,8 @@ class RequestVersionsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        token = _request_versions.set({})
+        extra = [k for k in (f(request) for f in PREFETCH) if k]
+        token = _request_versions.set({_EXTRA: extra} if extra else {})
         try:
             return self.get_response(request)
         finally:

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from assessments.models import Indicator, ReportRow, ReportRun, RunStatus
-from tests.report_fixtures import COUNTY, T1, T2, T3, build_county, run
+from tests.report_fixtures import COUNTY, T1, T2, T3
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/reports/attainment/"
@@ -29,16 +29,6 @@ CONTRACT_KEYS = {
     "status",
     "completeness",
 }
-
-
-@pytest.fixture
-def county(regions, monkeypatch):
-    return build_county(monkeypatch)
-
-
-@pytest.fixture
-def report(county):
-    return run(2025)
 
 
 def get(client, user, login, query="", status=200):

@@ -19,25 +19,10 @@ from openpyxl import load_workbook
 from assessments.models import ReportRun, RunStatus
 from eldercare.audit.models import Action, AuditEvent
 from tests.factories import csrf_client, post_form
-from tests.report_fixtures import COUNTY, T1, T2, T3, build_county, run
+from tests.report_fixtures import COUNTY, T1, T2, T3, run
 
 pytestmark = pytest.mark.django_db
 DASH = "/reports/"
-
-
-@pytest.fixture
-def county(regions, monkeypatch):
-    return build_county(monkeypatch)
-
-
-@pytest.fixture
-def report(county):
-    return run(2025)
-
-
-@pytest.fixture
-def silk(make_user):
-    return make_user("silk_town", "township", T1)
 
 
 def page(client, url, status=200) -> str:
