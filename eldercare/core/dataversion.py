@@ -36,6 +36,7 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
+from redis.exceptions import RedisError
 
 KEY = "portal:dataversion"
 AUTH_KEY = "portal:authversion"
@@ -44,6 +45,10 @@ FRAGMENT_TIMEOUT = 600  # seconds; a fragment of an unchanged version is re-rend
 BREAKER_SECONDS = 5.0  # after a cache error, this process leaves the cache alone this long
 
 log = logging.getLogger(__name__)
+# What "the cache is unreachable" raises: redis-py's connection and timeout errors (and the rest of
+# its RedisError family: a server refusing a command while loading or read-only), and the socket's
+# own. Anything else is a defect and propagates.
+UNREACHABLE: tuple[type[BaseException], ...] = (RedisError, OSError, ConnectionError, TimeoutError)
 _down_until = 0.0  # the breaker: monotonic time until which the cache is not tried
 _missed_bump = False  # a write happened while the cache was unreachable
 
@@ -58,7 +63,7 @@ def _call(method: str, *args):
         return None
     try:
         result = getattr(cache, method)(*args)
-    except Exception:  # the cache is an optimisation: any failure means "no cache"
+    except UNREACHABLE:  # the cache is an optimisation: unreachable means "no cache"
         if not _down_until:
             log.warning("cache unreachable; pages are rendered without it", exc_info=True)
         _down_until = time.monotonic() + BREAKER_SECONDS
@@ -154,7 +159,23 @@ def auth_version() -> str | None:
 
 def bump(key: str = KEY) -> None:
     _new(key)
-    transaction.on_commit(lambda: _new(key), robust=True)
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        return  # autocommit: the write is committed already
+    # Once more on commit — once per savepoint level, not once per saved row. The marks live with
+    # the connection's list of commit callbacks: Django replaces that list on commit, on rollback
+    # and on a savepoint's rollback (dropping that savepoint's callbacks), so the marks go with it.
+    marks = getattr(connection, "_portal_bump_marks", None)
+    if marks is None or marks[0] is not connection.run_on_commit:
+        marks = (connection.run_on_commit, set())
+        connection._portal_bump_marks = marks
+    level = (key, tuple(connection.savepoint_ids))
+    if level in marks[1]:
+        return
+    marks[1].add(level)
+    renew = functools.partial(_new, key)
+    renew.portal_bump = key
+    transaction.on_commit(renew, robust=True)
 
 
 def bump_auth() -> None:
@@ -271,16 +292,16 @@ def connect_signals() -> None:
 
 @functools.cache
 def code_stamp() -> str:
-    """This process's code, fingerprinted (path, size, mtime of the project's .py files and
-    templates): a deploy that changes what a fragment or value looks like never reads the
+    """This process's code, fingerprinted (path, size, mtime of the project's .py files,
+    templates and compiled catalogues): a deploy that changes what a fragment or value looks like never reads the
     previous release's entries."""
     from django.conf import settings as dj
 
     root = Path(dj.BASE_DIR)
     digest = hashlib.sha256()
-    for top in ("eldercare", "institutions", "contracts", "subsidies", "assessments", "templates"):
+    for top in ("eldercare", "institutions", "contracts", "subsidies", "assessments", "templates", "locale"):
         for path in sorted((root / top).rglob("*")):
-            if path.suffix in (".py", ".html"):
+            if path.suffix in (".py", ".html", ".mo"):
                 st = path.stat()
                 digest.update(f"{path.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}".encode())
     return digest.hexdigest()[:12]

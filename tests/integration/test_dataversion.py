@@ -83,3 +83,59 @@ def test_the_breaker_leaves_a_failing_cache_alone_and_renews_the_version_when_it
     monkeypatch.setattr(dataversion, "_down_until", 1.0)  # the breaker's time is over
     dataversion.current()
     assert dataversion.current() not in (None, v)  # ... so it is renewed when the cache returns
+
+
+def test_a_defect_is_not_taken_for_an_unreachable_cache(monkeypatch):
+    """Only connection and timeout errors open the breaker; a programming error propagates."""
+    from django.core.cache import caches
+    from redis.exceptions import TimeoutError as RedisTimeout
+
+    raised = {"error": TypeError("bug")}
+
+    def failing(*args, **kwargs):
+        raise raised["error"]
+
+    monkeypatch.setattr(dataversion, "_down_until", 0.0)
+    monkeypatch.setattr(caches["default"], "get", failing)
+    with pytest.raises(TypeError):
+        dataversion.cache_get("portal:frag:x")
+    assert dataversion._down_until == 0.0
+    raised["error"] = RedisTimeout("slow")
+    assert dataversion.cache_get("portal:frag:x") is None
+    assert dataversion._down_until > 0.0
+
+
+def test_a_transaction_renews_the_version_once_on_commit_however_many_rows_it_saves(regions):
+    from django.db import connection, transaction
+
+    from tests.factories import make_home
+
+    def renewals():
+        return [f for _, f, _ in connection.run_on_commit if getattr(f, "portal_bump", None)]
+
+    def at_this_level():
+        here = set(connection.savepoint_ids)
+        return [
+            f for sids, f, _ in connection.run_on_commit if getattr(f, "portal_bump", None) and sids == here
+        ]
+
+    with transaction.atomic():
+        home = make_home()  # the registry's own transaction (a savepoint here) renews it on its own
+        before = len(renewals())
+        for i in range(5):
+            home.name = f"北郊镇敬老院{i}"
+            home.save()
+        assert len(renewals()) == before + 1
+        with transaction.atomic():  # a savepoint: its own renewal (the outer one may not run it)
+            home.save()
+            home.save()
+            assert len(renewals()) == before + 2
+        v = dataversion.current()
+        home.save()  # every save still renews the version at once (reads within the transaction)
+        assert dataversion.current() != v
+        # a savepoint rolled back drops its callbacks with its writes; this level keeps its renewal
+        with pytest.raises(RuntimeError), transaction.atomic():
+            home.save()
+            raise RuntimeError
+        home.save()
+        assert 1 <= len(at_this_level()) <= 2  # (the marks went with the replaced list: one more at most)
