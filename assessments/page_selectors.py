@@ -283,7 +283,7 @@ class DashboardRuns:
 # compares the two (tests/integration/test_dashboard_runs_sql.py).
 _RUNS_SQL = (
     "SELECT * FROM {table} WHERE ((status = %s AND year IN ({years})) OR (status IN (%s, %s) AND year = %s))"
-    " AND (root_id IS NULL OR root_id IN ({roots})) ORDER BY data_as_of DESC, finished_at DESC, id DESC"
+    " AND (root_id IS NULL OR root_id IN ({roots})) ORDER BY data_as_of DESC, finished_at DESC, {pk} DESC"
 )
 
 
@@ -294,10 +294,15 @@ def _placeholders(n: int) -> str:
 def covering_runs(year: int, region_code: str, years: int = TREND_YEARS):
     """The complete versions of the trend's years and the pending/running ones of `year` that
     cover the region, in latest_run's order (one query)."""
+    if years < 1:
+        raise ValueError("years must be at least 1")
     span = list(range(year - years + 1, year + 1))
     roots = selectors.ancestors_and_self(region_code)
     sql = _RUNS_SQL.format(
-        table=ReportRun._meta.db_table, years=_placeholders(len(span)), roots=_placeholders(len(roots))
+        table=ReportRun._meta.db_table,
+        pk=ReportRun._meta.pk.column,
+        years=_placeholders(len(span)),
+        roots=_placeholders(len(roots)),
     )
     params = [RunStatus.COMPLETE, *span, RunStatus.PENDING, RunStatus.RUNNING, year, *roots]
     return ReportRun.objects.raw(sql, params)  # nosec B608  # placeholders only; the values are parameters

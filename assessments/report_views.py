@@ -163,12 +163,19 @@ def dashboard(request):
             progress_run.error,
         )
     )
+    get = request.GET
+    canonical = (
+        get.get("year", str(year)) == str(year)
+        and get.get("region", region.code) == region.code
+        and (not raw_run or (watched is not None and raw_run == str(watched.pk)))
+    )
     return pagecache.respond(
         request,
         "assessments.dashboard",
         ("year", "region", "run"),
         lambda: _dashboard_page(request, year, region, runs, progress_run),
         parts=(year, region.code, runs.key, runs.latest.pk if runs.latest else "", state),
+        keep=canonical,
     )
 
 

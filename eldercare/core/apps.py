@@ -13,7 +13,7 @@ class CoreConfig(AppConfig):
         from . import dataversion, outbox
 
         dataversion.connect_signals()
-        dataversion.PREFETCH.extend([_unread_key, _outbox_key])
+        dataversion.PREFETCH.extend(f for f in (_unread_key, _outbox_key) if f not in dataversion.PREFETCH)
         for signal in (post_save, post_delete):
             signal.connect(
                 outbox.forget_pending_count, sender="core.OutboxMessage", dispatch_uid=f"outbox-{signal!r}"

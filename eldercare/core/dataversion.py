@@ -36,7 +36,7 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
-from redis.exceptions import RedisError
+from redis import exceptions as redis_errors
 
 KEY = "portal:dataversion"
 AUTH_KEY = "portal:authversion"
@@ -45,10 +45,15 @@ FRAGMENT_TIMEOUT = 600  # seconds; a fragment of an unchanged version is re-rend
 BREAKER_SECONDS = 5.0  # after a cache error, this process leaves the cache alone this long
 
 log = logging.getLogger(__name__)
-# What "the cache is unreachable" raises: redis-py's connection and timeout errors (and the rest of
-# its RedisError family: a server refusing a command while loading or read-only), and the socket's
-# own. Anything else is a defect and propagates.
-UNREACHABLE: tuple[type[BaseException], ...] = (RedisError, OSError, ConnectionError, TimeoutError)
+# What "the cache is unreachable" raises: redis-py's connection and timeout errors, a server still
+# loading or read-only (a replica), and the socket's own. Anything else — a client-side bug, a
+# server refusing a command (WRONGTYPE, OOM) — is a defect and propagates.
+UNREACHABLE: tuple[type[BaseException], ...] = (
+    redis_errors.ConnectionError,  # BusyLoadingError is one
+    redis_errors.TimeoutError,
+    redis_errors.ReadOnlyError,
+    OSError,  # the socket's own (ConnectionError, TimeoutError are OSErrors)
+)
 _down_until = 0.0  # the breaker: monotonic time until which the cache is not tried
 _missed_bump = False  # a write happened while the cache was unreachable
 
@@ -203,59 +208,65 @@ class RequestVersionsMiddleware:
 
 
 # Values under a versioned key never change, so each process keeps the recent ones in memory
-# too (no round trip, no unpickling); bounded in entries and in size.
-_LOCAL_MAX_ENTRIES = 512
-_LOCAL_MAX_BYTES = 64 * 1024 * 1024  # the rendered fragments a process keeps, in all
-_local: OrderedDict[str, tuple[object, int]] = OrderedDict()
-_local_bytes = [0]
-_local_lock = threading.Lock()
+# too (no round trip, no unpickling); bounded in entries and in size. Whole pages kept per
+# browser (eldercare.core.pagecache) have their own, smaller store, so they never push out the
+# shared entries (permission sets, navigation, fragments) every page reads.
+class _LocalCopy:
+    def __init__(self, max_entries: int, max_bytes: int):
+        self.max_entries, self.max_bytes = max_entries, max_bytes
+        self.entries: OrderedDict[str, tuple[object, int, float]] = OrderedDict()
+        self.bytes = 0
+        self.lock = threading.Lock()
+
+    def get(self, key: str):
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is None:
+                return None
+            if entry[2] < time.monotonic():  # as old as the cache's own timeout: a miss
+                self.bytes -= entry[1]
+                del self.entries[key]
+                return None
+            self.entries.move_to_end(key)
+            return entry[0]
+
+    def put(self, key: str, value, timeout: int) -> None:
+        parts = value if isinstance(value, tuple) else (value,)
+        size = sum(len(v) if isinstance(v, (str, bytes)) else 256 for v in parts)
+        if size > self.max_bytes // 8:
+            return
+        with self.lock:
+            old = self.entries.pop(key, None)
+            if old is not None:
+                self.bytes -= old[1]
+            self.entries[key] = (value, size, time.monotonic() + (timeout or FRAGMENT_TIMEOUT))
+            self.bytes += size
+            while len(self.entries) > self.max_entries or self.bytes > self.max_bytes:
+                _, (_, dropped, _) = self.entries.popitem(last=False)
+                self.bytes -= dropped
 
 
-def _local_get(key: str):
-    with _local_lock:
-        entry = _local.get(key)
-        if entry is None:
-            return None
-        if entry[2] < time.monotonic():  # as old as the cache's own timeout: a miss
-            _local_bytes[0] -= entry[1]
-            del _local[key]
-            return None
-        _local.move_to_end(key)
-        return entry[0]
+_local = _LocalCopy(512, 64 * 1024 * 1024)  # fragments and values
+_local_pages = _LocalCopy(64, 24 * 1024 * 1024)  # whole pages (per browser)
 
 
-def _local_put(key: str, value, timeout: int = FRAGMENT_TIMEOUT) -> None:
-    parts = value if isinstance(value, tuple) else (value,)
-    size = sum(len(v) if isinstance(v, (str, bytes)) else 256 for v in parts)
-    if size > _LOCAL_MAX_BYTES // 8:
-        return
-    with _local_lock:
-        old = _local.pop(key, None)
-        if old is not None:
-            _local_bytes[0] -= old[1]
-        _local[key] = (value, size, time.monotonic() + (timeout or FRAGMENT_TIMEOUT))
-        _local_bytes[0] += size
-        while len(_local) > _LOCAL_MAX_ENTRIES or _local_bytes[0] > _LOCAL_MAX_BYTES:
-            _, (_, dropped, _) = _local.popitem(last=False)
-            _local_bytes[0] -= dropped
-
-
-def versioned_get(key: str | None):
+def versioned_get(key: str | None, *, page: bool = False):
     """A value stored under a versioned key (this process's memory, then the cache)."""
     if key is None:
         return None
-    value = _local_get(key)
+    store = _local_pages if page else _local
+    value = store.get(key)
     if value is None:
         value = cache_get(key)
         if value is not None:
-            _local_put(key, value)
+            store.put(key, value, FRAGMENT_TIMEOUT)
     return value
 
 
-def versioned_set(key: str | None, value, timeout: int = FRAGMENT_TIMEOUT) -> None:
+def versioned_set(key: str | None, value, timeout: int = FRAGMENT_TIMEOUT, *, page: bool = False) -> None:
     if key is None:
         return
-    _local_put(key, value, timeout)
+    (_local_pages if page else _local).put(key, value, timeout)
     cache_set(key, value, timeout)
 
 
@@ -293,7 +304,7 @@ def connect_signals() -> None:
 @functools.cache
 def code_stamp() -> str:
     """This process's code, fingerprinted (path, size, mtime of the project's .py files,
-    templates and compiled catalogues): a deploy that changes what a fragment or value looks like never reads the
+    templates and compiled catalogues, and the static files' manifest): a deploy that changes what a fragment or value looks like never reads the
     previous release's entries."""
     from django.conf import settings as dj
 
@@ -304,6 +315,11 @@ def code_stamp() -> str:
             if path.suffix in (".py", ".html", ".mo"):
                 st = path.stat()
                 digest.update(f"{path.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}".encode())
+    # The static files' manifest (production's hashed names in every page's <link>/<script>): a
+    # deploy that changes only CSS or JS must not serve pages naming the previous files.
+    manifest = Path(dj.STATIC_ROOT or root / "var/none") / "staticfiles.json"
+    if manifest.exists():
+        digest.update(manifest.read_bytes())
     return digest.hexdigest()[:12]
 
 

@@ -11,10 +11,15 @@ without rendering when the same browser asks for the same URL on the same data v
 - the browser's CSRF secret: the page's forms carry a token for it (a new session or a rotated
   secret renders anew, so a kept token is always valid for the browser it is served to);
 - the region in view (the switcher's session value), the unread badge and the outbox notice;
-- the path and its query string — only when every parameter is one the view names (anything
-  else renders without the cache, so odd URLs cannot fill it).
+- the path and its query string — only when every parameter is one the view names, given once,
+  and the view says the URL is canonical (`keep`: each value is the one it parsed — so `?year=1`,
+  `?year=01` or a made-up run id render without the cache and cannot fill it).
 
-Rendered anew, never kept: requests other than GET/HEAD, a browser without a CSRF cookie yet
+Kept 2 minutes (PAGE_TIMEOUT: a reload or a way back is what repeats a page), in Redis and in a
+small in-process store of its own (64 pages a process), so per-browser pages never push the
+shared fragments out.
+
+Rendered anew, never kept: requests other than GET, a browser without a CSRF cookie yet
 (this page would set it), a page with a flash message waiting, a response that is not a plain
 200 or that set a cookie itself. Middleware (session expiry, security headers, CSP) runs on
 every request either way; only the view's rendering is skipped.
@@ -30,6 +35,7 @@ from django.http import HttpRequest, HttpResponse
 from . import dataversion
 
 KEPT_HEADERS = ("Content-Type", "Content-Language", "Cache-Control")
+PAGE_TIMEOUT = 120  # seconds
 
 
 def _unread(user) -> int:
@@ -46,7 +52,7 @@ def _outbox() -> int:
 
 def page_key(request: HttpRequest, name: str, params: Iterable[str], parts: Iterable = ()) -> str | None:
     """The key of this request's page, or None when the page must be rendered."""
-    if request.method not in ("GET", "HEAD") or not dataversion.current():
+    if request.method != "GET" or not dataversion.current():
         return None
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
@@ -55,7 +61,7 @@ def page_key(request: HttpRequest, name: str, params: Iterable[str], parts: Iter
     if not secret:
         return None
     allowed = set(params)
-    if any(p not in allowed for p in request.GET):
+    if any(p not in allowed or len(request.GET.getlist(p)) > 1 for p in request.GET):
         return None
     storage = get_messages(request)
     if getattr(storage, "_queued_messages", None) or any(True for _ in storage):
@@ -72,7 +78,9 @@ def page_key(request: HttpRequest, name: str, params: Iterable[str], parts: Iter
         f"page:{name}",
         dataversion.auth_version() or "",
         user.pk,
+        user.username,
         user.full_name,
+        int(user.is_superuser),
         user.region_id or "",
         int(bool(verified)),
         secret,
@@ -90,11 +98,13 @@ def respond(
     params: Iterable[str],
     render: Callable[[], HttpResponse],
     parts: Iterable = (),
+    keep: bool = True,
 ) -> HttpResponse:
     """The kept page for this request, or render() (and keep it when it may be kept). `parts`:
-    what else the page shows that the data version does not follow."""
-    key = page_key(request, name, params, parts)
-    kept = dataversion.versioned_get(key)
+    what else the page shows that the data version does not follow; `keep`: False when the URL
+    is not the canonical one for what the view parsed from it."""
+    key = page_key(request, name, params, parts) if keep else None
+    kept = dataversion.versioned_get(key, page=True)
     if kept is not None:
         content, headers = kept
         response = HttpResponse(content)
@@ -109,7 +119,8 @@ def respond(
         and not response.cookies
         and not getattr(response, "streaming", False)
         and not hasattr(response, "render")  # a TemplateResponse is rendered later
+        and not getattr(get_messages(request), "_queued_messages", None)  # a message for the next page
     ):
         headers = tuple((h, response[h]) for h in KEPT_HEADERS if h in response)
-        dataversion.versioned_set(key, (response.content, headers))
+        dataversion.versioned_set(key, (response.content, headers), PAGE_TIMEOUT, page=True)
     return response

@@ -61,20 +61,29 @@ def test_the_kept_pages_csrf_token_is_valid_for_its_browser(report, health, logi
     assert resp.status_code == 302
 
 
-def test_another_user_or_another_browser_is_never_served_it(report, health, make_user, login):
+def test_another_user_or_another_browser_is_never_served_it(report, health, make_user, login, monkeypatch):
     c = login(Client(), health)
     warm(c)
+    # another user of the same role and region, even with this browser's CSRF secret
     other = login(Client(), make_user("h2", "health", COUNTY))
-    fetch(other)
-    assert HIT not in fetch(other)  # its own page, rendered for its own secret
+    other.cookies["csrftoken"] = c.cookies["csrftoken"].value
+    resp = fetch(other)
+    assert HIT not in resp and "h2" in resp.content.decode()
     same_user_other_browser = login(Client(), health)
     fetch(same_user_other_browser)
     assert HIT not in fetch(same_user_other_browser)
-    # a browser whose CSRF cookie is gone: rendered, and a new cookie set
+    # a browser whose CSRF cookie is gone: rendered, a new cookie set, and that page not kept
+    kept = []
+    real = dataversion.versioned_set
+    monkeypatch.setattr(
+        dataversion,
+        "versioned_set",
+        lambda key, value, *a, **k: kept.append(key) or real(key, value, *a, **k),
+    )
     c.cookies.pop("csrftoken")
     resp = fetch(c)
     assert HIT not in resp and "csrftoken" in resp.cookies
-    assert HIT not in fetch(c)  # the page rendered without a secret was not kept
+    assert not [k for k in kept if k and ":page:" in k]
 
 
 def test_a_write_a_role_a_region_switch_or_a_notification_renders_anew(report, health, login):
@@ -99,8 +108,14 @@ def test_a_write_a_role_a_region_switch_or_a_notification_renders_anew(report, h
     assert HIT not in resp and f'<option value="{T1}" selected>' in resp.content.decode()
 
     assert fetch(c)[HIT] == "hit"
-    # the role loses the report permission (the roles-and-permissions version changes)
+    # the role loses the export (the roles-and-permissions version changes): the buttons go
     group = Group.objects.get(name=health.groups.get().name)
+    assert 'data-testid="export-xlsx"' in fetch(c).content.decode()
+    group.permissions.remove(Permission.objects.get(codename="export_report"))
+    resp = fetch(c)
+    assert HIT not in resp and 'data-testid="export-xlsx"' not in resp.content.decode()
+    # ... and the report permission itself: 403 before any kept page is looked at
+    assert fetch(c)[HIT] == "hit"
     group.permissions.remove(Permission.objects.get(codename="view_report"))
     assert fetch(c, status=403)
 
@@ -117,13 +132,26 @@ def test_a_flash_message_is_shown_once_and_never_kept(report, health, login):
     assert again[HIT] == "hit" and "年度应为" not in again.content.decode()  # that page was not kept
 
 
-def test_parameters_the_view_does_not_name_are_not_kept(report, health, login):
+@pytest.mark.parametrize(
+    "query",
+    [
+        "&utm=1",  # a parameter the view does not name
+        "&year=2025",  # a named one twice
+        "&run=999999",  # a run that does not exist
+    ],
+)
+def test_urls_that_are_not_canonical_are_not_kept(report, health, login, query):
     c = login(Client(), health)
-    url = f"{URL}&utm=1"
-    fetch(c, url)
-    fetch(c, url)
-    assert HIT not in fetch(c, url)
-    warm(c, f"{URL}&run=1")  # a named one is
+    url = f"{URL}{query}"
+    for _ in range(3):
+        assert HIT not in fetch(c, url)
+
+
+def test_a_non_canonical_value_is_not_kept_but_the_canonical_url_is(report, health, login):
+    c = login(Client(), health)
+    for _ in range(3):
+        assert HIT not in fetch(c, f"/reports/?year=02025&region={COUNTY}")
+    warm(c, f"{URL}&run={report.pk}")  # a real run: kept
 
 
 def test_without_a_cache_every_page_is_rendered(report, health, login, monkeypatch):
