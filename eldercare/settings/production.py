@@ -30,7 +30,9 @@ if env("REDIS_URL", default=""):
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": env("REDIS_URL"),
+            # CACHE_URL: a Redis of its own for the cache (maxmemory + allkeys-lru), so cached
+            # pages can never fill the broker's memory (docs/operations.md "Redis").
+            "LOCATION": env("CACHE_URL", default=env("REDIS_URL")),
             # A hung Redis must fail fast so the breaker (eldercare/core/dataversion.py) opens.
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
