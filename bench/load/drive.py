@@ -66,13 +66,20 @@ def make_sessions(host: str, path: Path, readers: int, importers: int, reader: s
     if path.exists():
         pool = json.loads(path.read_text())
         if len(pool.get("reader", [])) >= readers and len(pool.get("importer", [])) >= importers:
-            ok = requests.get(
-                f"{host}/",
-                headers={"Cookie": f"sessionid={pool['reader'][0]['sessionid']}"},
-                allow_redirects=False,
-                timeout=30,
+            # Every kept session must still be signed in: one used only at 100 users may have
+            # passed the 30-minute idle expiry while the others were kept alive (a redirect then
+            # counts as an error in the window).
+            alive = all(
+                requests.get(
+                    f"{host}/accounts/profile/",
+                    headers={"Cookie": f"sessionid={entry['sessionid']}"},
+                    allow_redirects=False,
+                    timeout=30,
+                ).status_code
+                == 200
+                for entry in [*pool["reader"], *pool["importer"]]
             )
-            if ok.status_code == 200:
+            if alive:
                 return pool
     t0 = time.perf_counter()
     pool = {
